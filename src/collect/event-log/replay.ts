@@ -1,0 +1,1319 @@
+/**
+ * Replays Spark listener events into the normalized model, following the History Server's
+ * `AppStatusListener` so that sparkpilot's numbers are Spark's numbers.
+ *
+ * Hot-path rule: per-task work updates fixed-size arrays and bounded sketches; nothing grows with the
+ * number of tasks except one bit per completed partition index.
+ * @module
+ */
+import { type ApplicationAttemptInfo, formatSparkDate } from '../../model/application.js';
+import type { CollectionStats, CollectionWarning, ApplicationAttemptModel } from '../../model/attempt.js';
+import type { ApplicationEnvironmentInfo, PropertyPair, ResourceProfileInfo } from '../../model/environment.js';
+import type { ExecutorSummary, ResourceInformation } from '../../model/executor.js';
+import type { FailureSummary } from '../../model/failures.js';
+import type { JobData, JobExecutionStatus } from '../../model/job.js';
+import { EXECUTOR_METRIC_NAMES, type ExecutorMetrics } from '../../model/metrics.js';
+import type { SqlExecution } from '../../model/sql.js';
+import type {
+  AccumulableInfo,
+  ExecutorStageSummary,
+  StageData,
+  StageStatus,
+  TaskMetricDistributions,
+} from '../../model/stage.js';
+import { QuantileSketch } from './quantiles.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: events are parsed JSON
+type Json = any;
+
+/** The quantiles kept for every completed stage: the History Server's defaults plus tails. */
+export const STAGE_QUANTILES: readonly number[] = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1];
+/** The History Server's default `taskSummary` quantiles. */
+export const DEFAULT_QUANTILES: readonly number[] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+// Indexes into a stage's metric accumulator (v1.TaskMetrics, flattened).
+const M = {
+  executorDeserializeTime: 0,
+  executorDeserializeCpuTime: 1,
+  executorRunTime: 2,
+  executorCpuTime: 3,
+  resultSize: 4,
+  jvmGcTime: 5,
+  resultSerializationTime: 6,
+  memoryBytesSpilled: 7,
+  diskBytesSpilled: 8,
+  peakExecutionMemory: 9,
+  inputBytes: 10,
+  inputRecords: 11,
+  outputBytes: 12,
+  outputRecords: 13,
+  remoteBlocksFetched: 14,
+  localBlocksFetched: 15,
+  fetchWaitTime: 16,
+  remoteBytesRead: 17,
+  remoteBytesReadToDisk: 18,
+  localBytesRead: 19,
+  shuffleRecordsRead: 20,
+  remoteReqsDuration: 21,
+  corruptMergedBlockChunks: 22,
+  mergedFetchFallbackCount: 23,
+  remoteMergedBlocksFetched: 24,
+  localMergedBlocksFetched: 25,
+  remoteMergedChunksFetched: 26,
+  localMergedChunksFetched: 27,
+  remoteMergedBytesRead: 28,
+  localMergedBytesRead: 29,
+  remoteMergedReqsDuration: 30,
+  shuffleBytesWritten: 31,
+  shuffleWriteTime: 32,
+  shuffleRecordsWritten: 33,
+} as const;
+const N_METRICS = 34;
+
+// Distribution slots: every metric above plus duration, gettingResultTime, schedulerDelay, readBytes,
+// totalBlocksFetched.
+const D_DURATION = N_METRICS;
+const D_GETTING_RESULT = N_METRICS + 1;
+const D_SCHEDULER_DELAY = N_METRICS + 2;
+const D_READ_BYTES = N_METRICS + 3;
+const D_TOTAL_BLOCKS = N_METRICS + 4;
+const N_DIST = N_METRICS + 5;
+
+interface LiveJob {
+  data: JobData;
+  stageIdSet: Set<number>;
+  completedStages: Set<number>;
+  skippedStages: Set<number>;
+  completedIndices: Set<number>;
+  killed: Map<string, number>;
+}
+
+interface LiveExecStageSummary {
+  taskTime: number;
+  succeededTasks: number;
+  failedTasks: number;
+  killedTasks: number;
+  metrics: Float64Array;
+  peak: ExecutorMetrics | undefined;
+  isExcluded: boolean;
+}
+
+interface LiveStage {
+  stageId: number;
+  attemptId: number;
+  info: Json;
+  status: StageStatus;
+  jobs: LiveJob[];
+  jobIds: Set<number>;
+  schedulingPool: string;
+  description: string | undefined;
+  firstLaunchTime: number;
+  activeTasks: number;
+  completedTasks: number;
+  failedTasks: number;
+  killedTasks: number;
+  completedIndices: Set<number>;
+  killed: Map<string, number>;
+  metrics: Float64Array;
+  execSummaries: Map<string, LiveExecStageSummary>;
+  activeTasksPerExecutor: Map<string, number>;
+  peak: ExecutorMetrics | undefined;
+  excludedExecutors: Set<string>;
+  speculation: { numTasks: number; numActiveTasks: number; numCompletedTasks: number; numFailedTasks: number; numKilledTasks: number };
+  dist: QuantileSketch[] | null;
+  finalDist: TaskMetricDistributions | undefined;
+  live: boolean;
+}
+
+interface LiveExecutor {
+  data: ExecutorSummary;
+  host: string;
+  hasMemoryInfo: boolean;
+  peak: ExecutorMetrics | undefined;
+  excludedInStages: Set<number>;
+}
+
+interface LiveTask {
+  stageId: number;
+  attemptId: number;
+  executorId: string;
+  speculative: boolean;
+}
+
+interface LiveSql {
+  data: SqlExecution;
+  jobs: Map<number, 'running' | 'success' | 'failed'>;
+  endTime?: number;
+}
+
+/** Where the replay is reading, for warnings. */
+export interface ReplayPosition {
+  source: string;
+  line: number;
+}
+
+/** Options of a replay. */
+export interface ReplayOptions {
+  /** Values kept exactly per stage and metric before a stage's quantiles become a sketch. */
+  exactQuantileValues: number;
+}
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) || 0 : 0);
+
+function readPeak(target: ExecutorMetrics | undefined, src: Json): ExecutorMetrics {
+  // Spark reads missing metric names as 0 (JsonProtocol.executorMetricsFromJson).
+  const out = target ?? ({} as ExecutorMetrics);
+  if (!target) for (const name of EXECUTOR_METRIC_NAMES) out[name] = 0;
+  if (src && typeof src === 'object') {
+    for (const key in src) {
+      const v = src[key];
+      if (typeof v === 'number' && !(v <= (out[key] ?? -1))) out[key] = v;
+    }
+  }
+  return out;
+}
+
+function pairs(section: Json): PropertyPair[] {
+  if (!section || typeof section !== 'object') return [];
+  return Object.entries(section as Record<string, unknown>).map(([k, v]) => [k, String(v)] as PropertyPair);
+}
+
+function sortedPairs(section: Json): PropertyPair[] {
+  return pairs(section).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+function accumulables(list: Json): AccumulableInfo[] {
+  if (!Array.isArray(list)) return [];
+  const out: AccumulableInfo[] = [];
+  for (const a of list) {
+    if (!a || a.Internal === true) continue;
+    const name = a.Name;
+    if (typeof name !== 'string' || name.startsWith('internal.metrics.')) continue;
+    const info: AccumulableInfo = { id: num(a.ID), name, value: a.Value === undefined ? '' : String(a.Value) };
+    if (a.Update !== undefined) info.update = String(a.Update);
+    out.push(info);
+  }
+  return out.sort((x, y) => x.id - y.id);
+}
+
+function emptyMetrics(): Float64Array {
+  return new Float64Array(N_METRICS);
+}
+
+/**
+ * Reads the metric values of a `Task Metrics` object into `out` (zeros first). Accepts every layout Spark
+ * wrote from 1.x (absent sections, `Shuffle Read Metrics` only when non-empty) to 4.x, and both names of the
+ * push-based shuffle block.
+ */
+function readTaskMetrics(tm: Json, out: Float64Array): void {
+  out.fill(0);
+  out[M.executorDeserializeTime] = num(tm['Executor Deserialize Time']);
+  out[M.executorDeserializeCpuTime] = num(tm['Executor Deserialize CPU Time']);
+  out[M.executorRunTime] = num(tm['Executor Run Time']);
+  out[M.executorCpuTime] = num(tm['Executor CPU Time']);
+  out[M.resultSize] = num(tm['Result Size']);
+  out[M.jvmGcTime] = num(tm['JVM GC Time']);
+  out[M.resultSerializationTime] = num(tm['Result Serialization Time']);
+  out[M.memoryBytesSpilled] = num(tm['Memory Bytes Spilled']);
+  out[M.diskBytesSpilled] = num(tm['Disk Bytes Spilled']);
+  out[M.peakExecutionMemory] = num(tm['Peak Execution Memory']);
+  const input = tm['Input Metrics'];
+  if (input) {
+    out[M.inputBytes] = num(input['Bytes Read']);
+    out[M.inputRecords] = num(input['Records Read']);
+  }
+  const output = tm['Output Metrics'];
+  if (output) {
+    out[M.outputBytes] = num(output['Bytes Written']);
+    out[M.outputRecords] = num(output['Records Written']);
+  }
+  const sr = tm['Shuffle Read Metrics'];
+  if (sr) {
+    out[M.remoteBlocksFetched] = num(sr['Remote Blocks Fetched']);
+    out[M.localBlocksFetched] = num(sr['Local Blocks Fetched']);
+    out[M.fetchWaitTime] = num(sr['Fetch Wait Time']);
+    out[M.remoteBytesRead] = num(sr['Remote Bytes Read']);
+    out[M.remoteBytesReadToDisk] = num(sr['Remote Bytes Read To Disk']);
+    out[M.localBytesRead] = num(sr['Local Bytes Read']);
+    out[M.shuffleRecordsRead] = num(sr['Total Records Read']);
+    out[M.remoteReqsDuration] = num(sr['Remote Requests Duration']);
+    const push = sr['Shuffle Push Read Metrics'] ?? sr['Push Based Shuffle'];
+    if (push) {
+      out[M.corruptMergedBlockChunks] = num(push['Corrupt Merged Block Chunks']);
+      out[M.mergedFetchFallbackCount] = num(push['Merged Fallback Count'] ?? push['Merged Fetch Fallback Count']);
+      out[M.remoteMergedBlocksFetched] = num(push['Merged Remote Blocks Fetched']);
+      out[M.localMergedBlocksFetched] = num(push['Merged Local Blocks Fetched']);
+      out[M.remoteMergedChunksFetched] = num(push['Merged Remote Chunks Fetched']);
+      out[M.localMergedChunksFetched] = num(push['Merged Local Chunks Fetched']);
+      out[M.remoteMergedBytesRead] = num(push['Merged Remote Bytes Read']);
+      out[M.localMergedBytesRead] = num(push['Merged Local Bytes Read']);
+      out[M.remoteMergedReqsDuration] = num(push['Merged Remote Requests Duration']);
+    }
+  }
+  const sw = tm['Shuffle Write Metrics'];
+  if (sw) {
+    out[M.shuffleBytesWritten] = num(sw['Shuffle Bytes Written']);
+    out[M.shuffleWriteTime] = num(sw['Shuffle Write Time']);
+    out[M.shuffleRecordsWritten] = num(sw['Shuffle Records Written']);
+  }
+}
+
+function addInto(target: Float64Array, delta: Float64Array): void {
+  for (let i = 0; i < N_METRICS; i++) target[i]! += delta[i]!;
+}
+
+const MAX_SAMPLE_MESSAGES = 3;
+const MAX_FAILURE_IDS = 50;
+
+/**
+ * Rebuilds one application attempt from its events. Feed events in log order with {@link EventReplayer.event},
+ * then call {@link EventReplayer.finish}.
+ */
+export class EventReplayer {
+  private sparkVersion = '';
+  private appId: string | undefined;
+  private appName = '';
+  private attempt: ApplicationAttemptInfo | undefined;
+  private sparkUser = '';
+  private defaultCpusPerTask = 1;
+  private lastEventTime = 0;
+  private readonly jobs = new Map<number, LiveJob>();
+  private readonly liveJobs = new Map<number, LiveJob>();
+  private readonly stages = new Map<string, LiveStage>();
+  private readonly liveStages = new Map<string, LiveStage>();
+  private readonly executors = new Map<string, LiveExecutor>();
+  private readonly liveExecutors = new Map<string, LiveExecutor>();
+  private readonly liveTasks = new Map<number, LiveTask>();
+  private readonly resourceProfiles = new Map<number, { info: ResourceProfileInfo; maxTasks?: number }>();
+  private environment: ApplicationEnvironmentInfo | undefined;
+  private readonly sql = new Map<number, LiveSql>();
+  private readonly jobToSql = new Map<number, number>();
+  private readonly failures = new Map<string, FailureSummary>();
+  private readonly taskMetrics = emptyMetrics();
+  private readonly sketchValues = new Float64Array(N_DIST);
+  /** Set when the log has `SparkListenerApplicationEnd`. */
+  completed = false;
+  /** Whether any Spark event was seen (used to tell Spark logs from other files). */
+  sawSparkEvent = false;
+  /** Databricks' SparkContext id, kept exactly as a string (it exceeds 2^53). */
+  sparkContextId: string | undefined;
+
+  constructor(
+    private readonly options: ReplayOptions,
+    private readonly stats: CollectionStats,
+    private readonly warnings: CollectionWarning[],
+  ) {}
+
+  /** The application id, once `SparkListenerApplicationStart` was read. */
+  get applicationId(): string | undefined {
+    return this.appId;
+  }
+
+  /** The attempt id, once known. */
+  get attemptId(): string | undefined {
+    return this.attempt?.attemptId;
+  }
+
+  private warn(pos: ReplayPosition, code: string, message: string): void {
+    if (this.warnings.length < 1000) this.warnings.push({ source: pos.source, line: pos.line, code, message });
+  }
+
+  /** Apply one parsed event. `name` is the event's short name (after the last `.`). */
+  event(name: string, e: Json, pos: ReplayPosition): void {
+    switch (name) {
+      case 'SparkListenerTaskEnd':
+        return this.onTaskEnd(e);
+      case 'SparkListenerTaskStart':
+        return this.onTaskStart(e);
+      case 'SparkListenerStageSubmitted':
+        return this.onStageSubmitted(e);
+      case 'SparkListenerStageCompleted':
+        return this.onStageCompleted(e);
+      case 'SparkListenerJobStart':
+        return this.onJobStart(e);
+      case 'SparkListenerJobEnd':
+        return this.onJobEnd(e);
+      case 'SparkListenerExecutorAdded':
+        return this.onExecutorAdded(e);
+      case 'SparkListenerExecutorRemoved':
+        return this.onExecutorRemoved(e);
+      case 'SparkListenerBlockManagerAdded':
+        return this.onBlockManagerAdded(e);
+      case 'SparkListenerStageExecutorMetrics':
+        return this.onStageExecutorMetrics(e);
+      case 'SparkListenerLogStart':
+        this.sparkVersion = String(e['Spark Version'] ?? '');
+        return;
+      case 'DBCEventLoggingListenerMetadata':
+        if (!this.sparkVersion) this.sparkVersion = String(e['Spark Version'] ?? '');
+        if (e['SparkContext Id'] !== undefined) this.sparkContextId = String(e['SparkContext Id']);
+        return;
+      case 'SparkListenerApplicationStart':
+        return this.onApplicationStart(e, pos);
+      case 'SparkListenerApplicationEnd':
+        return this.onApplicationEnd(e);
+      case 'SparkListenerEnvironmentUpdate':
+        return this.onEnvironmentUpdate(e);
+      case 'SparkListenerResourceProfileAdded':
+        return this.onResourceProfileAdded(e);
+      case 'SparkListenerExecutorBlacklisted':
+      case 'SparkListenerExecutorExcluded':
+        return this.setExcluded(String(e['executorId']), true);
+      case 'SparkListenerExecutorUnblacklisted':
+      case 'SparkListenerExecutorUnexcluded':
+        return this.setExcluded(String(e['executorId']), false);
+      case 'SparkListenerNodeBlacklisted':
+      case 'SparkListenerNodeExcluded':
+        return this.setNodeExcluded(String(e['hostId']), true);
+      case 'SparkListenerNodeUnblacklisted':
+      case 'SparkListenerNodeUnexcluded':
+        return this.setNodeExcluded(String(e['hostId']), false);
+      case 'SparkListenerExecutorBlacklistedForStage':
+      case 'SparkListenerExecutorExcludedForStage':
+        return this.excludeForStage([String(e['executorId'])], num(e['stageId']), num(e['stageAttemptId']));
+      case 'SparkListenerNodeBlacklistedForStage':
+      case 'SparkListenerNodeExcludedForStage':
+        return this.excludeNodeForStage(String(e['hostId']), num(e['stageId']), num(e['stageAttemptId']));
+      case 'SparkListenerSQLExecutionStart':
+        return this.onSqlStart(e);
+      case 'SparkListenerSQLExecutionEnd':
+        return this.onSqlEnd(e);
+      default:
+        return;
+    }
+  }
+
+  private onApplicationStart(e: Json, pos: ReplayPosition): void {
+    this.sawSparkEvent = true;
+    const id = e['App ID'];
+    if (typeof id !== 'string' || !id) {
+      this.warn(pos, 'missing-app-id', 'SparkListenerApplicationStart has no "App ID"; the file name is used instead.');
+    } else {
+      this.appId = id;
+    }
+    this.appName = String(e['App Name'] ?? '');
+    this.sparkUser = String(e.User ?? '');
+    const time = num(e.Timestamp);
+    this.lastEventTime = Math.max(this.lastEventTime, time);
+    const attemptId = e['App Attempt ID'];
+    this.attempt = {
+      startTime: formatSparkDate(time),
+      endTime: formatSparkDate(-1),
+      lastUpdated: formatSparkDate(time),
+      duration: 0,
+      sparkUser: this.sparkUser,
+      completed: false,
+      appSparkVersion: this.sparkVersion,
+      startTimeEpoch: time,
+      endTimeEpoch: -1,
+      lastUpdatedEpoch: time,
+    };
+    if (attemptId !== undefined && attemptId !== null) this.attempt = { attemptId: String(attemptId), ...this.attempt };
+    const logs = e['Driver Logs'];
+    if (logs) {
+      const driver = this.liveExecutors.get('driver');
+      if (driver) {
+        driver.data.executorLogs = { ...logs };
+        driver.data.attributes = { ...(e['Driver Attributes'] ?? {}) };
+      }
+    }
+  }
+
+  /** Use a fallback id when the log never says its App ID (edited or truncated logs). */
+  setFallbackAppId(id: string): void {
+    if (!this.appId) this.appId = id;
+  }
+
+  private onApplicationEnd(e: Json): void {
+    const time = num(e.Timestamp);
+    this.completed = true;
+    if (this.attempt) {
+      this.attempt.endTime = formatSparkDate(time);
+      this.attempt.endTimeEpoch = time;
+      this.attempt.lastUpdated = formatSparkDate(time);
+      this.attempt.lastUpdatedEpoch = time;
+      this.attempt.duration = time - this.attempt.startTimeEpoch;
+      this.attempt.completed = true;
+    }
+  }
+
+  private onEnvironmentUpdate(e: Json): void {
+    this.sawSparkEvent = true;
+    const jvm = e['JVM Information'] ?? {};
+    const spark = e['Spark Properties'];
+    this.environment = {
+      runtime: {
+        javaVersion: jvm['Java Version'] ?? null,
+        javaHome: jvm['Java Home'] ?? null,
+        scalaVersion: jvm['Scala Version'] ?? null,
+      },
+      sparkProperties: sortedPairs(spark),
+      hadoopProperties: sortedPairs(e['Hadoop Properties']),
+      systemProperties: sortedPairs(e['System Properties']),
+      metricsProperties: sortedPairs(e['Metrics Properties']),
+      classpathEntries: sortedPairs(e['Classpath Entries']),
+      resourceProfiles: [],
+    };
+    const cpus = spark?.['spark.task.cpus'];
+    if (cpus !== undefined && Number.isFinite(Number(cpus))) this.defaultCpusPerTask = Math.trunc(Number(cpus));
+  }
+
+  private onResourceProfileAdded(e: Json): void {
+    const id = num(e['Resource Profile Id']);
+    const executorResources: ResourceProfileInfo['executorResources'] = {};
+    for (const [k, v] of Object.entries((e['Executor Resource Requests'] ?? {}) as Record<string, Json>)) {
+      executorResources[k] = {
+        resourceName: String(v['Resource Name'] ?? k),
+        amount: num(v.Amount),
+        discoveryScript: String(v['Discovery Script'] ?? ''),
+        vendor: String(v.Vendor ?? ''),
+      };
+    }
+    const taskResources: ResourceProfileInfo['taskResources'] = {};
+    for (const [k, v] of Object.entries((e['Task Resource Requests'] ?? {}) as Record<string, Json>)) {
+      taskResources[k] = { resourceName: String(v['Resource Name'] ?? k), amount: num(v.Amount) };
+    }
+    const cores = executorResources.cores?.amount;
+    const cpus = taskResources.cpus?.amount;
+    const entry: { info: ResourceProfileInfo; maxTasks?: number } = {
+      info: { id, executorResources, taskResources },
+    };
+    if (cores !== undefined && cpus) entry.maxTasks = Math.floor(cores / cpus);
+    this.resourceProfiles.set(id, entry);
+  }
+
+  private getOrCreateExecutor(id: string, time: number): LiveExecutor {
+    let exec = this.liveExecutors.get(id);
+    if (!exec) {
+      exec = {
+        host: '',
+        hasMemoryInfo: false,
+        peak: undefined,
+        excludedInStages: new Set(),
+        data: {
+          id,
+          hostPort: '',
+          isActive: true,
+          rddBlocks: 0,
+          memoryUsed: 0,
+          diskUsed: 0,
+          totalCores: 0,
+          maxTasks: 0,
+          activeTasks: 0,
+          failedTasks: 0,
+          completedTasks: 0,
+          totalTasks: 0,
+          totalDuration: 0,
+          totalGCTime: 0,
+          totalInputBytes: 0,
+          totalShuffleRead: 0,
+          totalShuffleWrite: 0,
+          isBlacklisted: false,
+          maxMemory: 0,
+          addTime: formatSparkDate(time),
+          executorLogs: {},
+          blacklistedInStages: [],
+          attributes: {},
+          resources: {},
+          resourceProfileId: 0,
+          isExcluded: false,
+          excludedInStages: [],
+        },
+      };
+      this.liveExecutors.set(id, exec);
+      this.executors.set(id, exec);
+    }
+    return exec;
+  }
+
+  private onExecutorAdded(e: Json): void {
+    this.sawSparkEvent = true;
+    const id = String(e['Executor ID']);
+    const time = num(e.Timestamp);
+    const exec = this.getOrCreateExecutor(id, time);
+    const info = e['Executor Info'] ?? {};
+    exec.host = String(info.Host ?? '');
+    exec.data.isActive = true;
+    exec.data.totalCores = num(info['Total Cores']);
+    const rpId = num(info['Resource Profile Id']);
+    const rp = this.resourceProfiles.get(rpId);
+    const cpusPerTask = rp?.info.taskResources.cpus?.amount
+      ? Math.trunc(rp.info.taskResources.cpus.amount)
+      : this.defaultCpusPerTask;
+    exec.data.maxTasks = rp?.maxTasks ?? Math.floor(exec.data.totalCores / (cpusPerTask || 1));
+    exec.data.executorLogs = { ...(info['Log Urls'] ?? {}) };
+    exec.data.attributes = { ...(info.Attributes ?? {}) };
+    const resources: Record<string, ResourceInformation> = {};
+    for (const [k, v] of Object.entries((info.Resources ?? {}) as Record<string, Json>)) {
+      resources[k] = { name: String(v.name ?? k), addresses: Array.isArray(v.addresses) ? v.addresses.map(String) : [] };
+    }
+    exec.data.resources = resources;
+    exec.data.resourceProfileId = rpId;
+  }
+
+  private onExecutorRemoved(e: Json): void {
+    const id = String(e['Executor ID']);
+    const exec = this.liveExecutors.get(id);
+    if (!exec) return;
+    this.liveExecutors.delete(id);
+    exec.data.isActive = false;
+    exec.data.removeTime = formatSparkDate(num(e.Timestamp));
+    exec.data.removeReason = String(e['Removed Reason'] ?? '');
+  }
+
+  private onBlockManagerAdded(e: Json): void {
+    this.sawSparkEvent = true;
+    const bm = e['Block Manager ID'] ?? {};
+    const exec = this.getOrCreateExecutor(String(bm['Executor ID']), num(e.Timestamp));
+    exec.data.hostPort = `${bm.Host ?? ''}:${bm.Port ?? ''}`;
+    if (exec.host === '') exec.host = String(bm.Host ?? '');
+    const onHeap = e['Maximum Onheap Memory'];
+    if (onHeap !== undefined) {
+      exec.hasMemoryInfo = true;
+      exec.data.memoryMetrics = {
+        usedOnHeapStorageMemory: 0,
+        usedOffHeapStorageMemory: 0,
+        totalOnHeapStorageMemory: num(onHeap),
+        totalOffHeapStorageMemory: num(e['Maximum Offheap Memory']),
+      };
+    }
+    exec.data.isActive = true;
+    exec.data.maxMemory = num(e['Maximum Memory']);
+  }
+
+  private setExcluded(execId: string, excluded: boolean): void {
+    const exec = this.liveExecutors.get(execId);
+    if (exec) {
+      exec.data.isExcluded = excluded;
+      exec.data.isBlacklisted = excluded;
+    }
+  }
+
+  private setNodeExcluded(host: string, excluded: boolean): void {
+    for (const exec of this.liveExecutors.values()) {
+      // The driver is never excluded with its node (it shares the host in local-cluster and client mode).
+      if (exec.host === host && exec.data.id !== 'driver') {
+        exec.data.isExcluded = excluded;
+        exec.data.isBlacklisted = excluded;
+      }
+    }
+  }
+
+  private excludeForStage(execIds: string[], stageId: number, attemptId: number): void {
+    const stage = this.liveStages.get(`${stageId}:${attemptId}`);
+    if (stage) {
+      for (const id of execIds) {
+        this.execSummary(stage, id).isExcluded = true;
+        stage.excludedExecutors.add(id);
+      }
+    }
+  }
+
+  private excludeNodeForStage(host: string, stageId: number, attemptId: number): void {
+    const ids: string[] = [];
+    for (const exec of this.liveExecutors.values()) if (exec.host === host) ids.push(exec.data.id);
+    this.excludeForStage(ids, stageId, attemptId);
+    for (const exec of this.liveExecutors.values()) if (exec.host === host) exec.excludedInStages.add(stageId);
+  }
+
+  private getOrCreateStage(info: Json): LiveStage {
+    const stageId = num(info['Stage ID']);
+    const attemptId = num(info['Stage Attempt ID']);
+    const key = `${stageId}:${attemptId}`;
+    let stage = this.liveStages.get(key);
+    if (!stage) {
+      stage = {
+        stageId,
+        attemptId,
+        info,
+        status: 'PENDING',
+        jobs: [],
+        jobIds: new Set(),
+        schedulingPool: 'default',
+        description: undefined,
+        firstLaunchTime: Number.POSITIVE_INFINITY,
+        activeTasks: 0,
+        completedTasks: 0,
+        failedTasks: 0,
+        killedTasks: 0,
+        completedIndices: new Set(),
+        killed: new Map(),
+        metrics: emptyMetrics(),
+        execSummaries: new Map(),
+        activeTasksPerExecutor: new Map(),
+        peak: undefined,
+        excludedExecutors: new Set(),
+        speculation: { numTasks: 0, numActiveTasks: 0, numCompletedTasks: 0, numFailedTasks: 0, numKilledTasks: 0 },
+        dist: null,
+        finalDist: undefined,
+        live: true,
+      };
+      this.liveStages.set(key, stage);
+      // A stage written again (a new LiveStage for the same key) replaces the old record, as in Spark's store.
+      this.stages.set(key, stage);
+    }
+    stage.info = info;
+    return stage;
+  }
+
+  private execSummary(stage: LiveStage, execId: string): LiveExecStageSummary {
+    let s = stage.execSummaries.get(execId);
+    if (!s) {
+      s = {
+        taskTime: 0,
+        succeededTasks: 0,
+        failedTasks: 0,
+        killedTasks: 0,
+        metrics: emptyMetrics(),
+        peak: undefined,
+        isExcluded: false,
+      };
+      stage.execSummaries.set(execId, s);
+    }
+    return s;
+  }
+
+  private onJobStart(e: Json): void {
+    this.sawSparkEvent = true;
+    const jobId = num(e['Job ID']);
+    const infos: Json[] = Array.isArray(e['Stage Infos']) ? e['Stage Infos'] : [];
+    let numTasks = 0;
+    for (const i of infos) if (i['Completion Time'] === undefined) numTasks += num(i['Number of Tasks']);
+    let last: Json;
+    for (const i of infos) if (!last || num(i['Stage ID']) >= num(last['Stage ID'])) last = i;
+    const props = e.Properties ?? {};
+    const time = num(e['Submission Time']);
+    const stageIds: number[] = Array.isArray(e['Stage IDs'])
+      ? e['Stage IDs'].map(num)
+      : infos.map((i) => num(i['Stage ID']));
+    const tags = props['spark.job.tags'];
+    const data: JobData = {
+      jobId,
+      name: last ? String(last['Stage Name'] ?? '') : '',
+      stageIds,
+      jobTags: typeof tags === 'string' && tags ? tags.split(',').sort() : [],
+      status: 'RUNNING',
+      numTasks,
+      numActiveTasks: 0,
+      numCompletedTasks: 0,
+      numSkippedTasks: 0,
+      numFailedTasks: 0,
+      numKilledTasks: 0,
+      numCompletedIndices: 0,
+      numActiveStages: 0,
+      numCompletedStages: 0,
+      numSkippedStages: 0,
+      numFailedStages: 0,
+      killedTasksSummary: {},
+    };
+    if (props['spark.job.description'] !== undefined) data.description = String(props['spark.job.description']);
+    if (time > 0) data.submissionTime = formatSparkDate(time);
+    if (props['spark.jobGroup.id'] !== undefined) data.jobGroup = String(props['spark.jobGroup.id']);
+    const sqlId = props['spark.sql.execution.id'];
+    if (sqlId !== undefined && sqlId !== null && sqlId !== '') {
+      data.sqlExecutionId = Number(sqlId);
+      this.jobToSql.set(jobId, data.sqlExecutionId);
+      this.sql.get(data.sqlExecutionId)?.jobs.set(jobId, 'running');
+    }
+    const job: LiveJob = {
+      data,
+      stageIdSet: new Set(stageIds),
+      completedStages: new Set(),
+      skippedStages: new Set(),
+      completedIndices: new Set(),
+      killed: new Map(),
+    };
+    this.jobs.set(jobId, job);
+    this.liveJobs.set(jobId, job);
+    for (const info of infos) {
+      const stage = this.getOrCreateStage(info);
+      stage.jobs.push(job);
+      stage.jobIds.add(jobId);
+    }
+  }
+
+  private onJobEnd(e: Json): void {
+    const jobId = num(e['Job ID']);
+    const job = this.liveJobs.get(jobId);
+    if (!job) return;
+    this.liveJobs.delete(jobId);
+    for (const [key, stage] of this.liveStages) {
+      if (job.stageIdSet.has(stage.stageId) && stage.status === 'PENDING') {
+        stage.status = 'SKIPPED';
+        job.skippedStages.add(stage.stageId);
+        job.data.numSkippedTasks += num(stage.info['Number of Tasks']);
+        job.data.numActiveStages -= 1;
+        this.liveStages.delete(key);
+        stage.live = false;
+      }
+    }
+    const result = e['Job Result']?.Result;
+    const status: JobExecutionStatus = result === 'JobSucceeded' ? 'SUCCEEDED' : 'FAILED';
+    job.data.status = status;
+    const time = num(e['Completion Time']);
+    if (time > 0) job.data.completionTime = formatSparkDate(time);
+    const sqlId = this.jobToSql.get(jobId);
+    if (sqlId !== undefined) this.sql.get(sqlId)?.jobs.set(jobId, status === 'SUCCEEDED' ? 'success' : 'failed');
+  }
+
+  private onStageSubmitted(e: Json): void {
+    this.sawSparkEvent = true;
+    const info = e['Stage Info'];
+    if (!info) return;
+    const stage = this.getOrCreateStage(info);
+    stage.status = 'ACTIVE';
+    const props = e.Properties ?? {};
+    stage.schedulingPool = props['spark.scheduler.pool'] ?? 'default';
+    stage.jobs = [];
+    stage.jobIds = new Set();
+    for (const job of this.liveJobs.values()) {
+      if (job.stageIdSet.has(stage.stageId)) {
+        stage.jobs.push(job);
+        stage.jobIds.add(job.data.jobId);
+      }
+    }
+    stage.description = props['spark.job.description'];
+    for (const job of stage.jobs) {
+      job.completedStages.delete(stage.stageId);
+      job.data.numActiveStages += 1;
+    }
+  }
+
+  private onStageCompleted(e: Json): void {
+    const info = e['Stage Info'];
+    if (!info) return;
+    const key = `${num(info['Stage ID'])}:${num(info['Stage Attempt ID'])}`;
+    const stage = this.liveStages.get(key);
+    if (!stage) return;
+    stage.info = info;
+    stage.status =
+      info['Failure Reason'] !== undefined
+        ? 'FAILED'
+        : info['Submission Time'] !== undefined
+          ? 'COMPLETE'
+          : 'SKIPPED';
+    for (const job of stage.jobs) {
+      if (stage.status === 'COMPLETE') job.completedStages.add(stage.stageId);
+      else if (stage.status === 'SKIPPED') {
+        job.skippedStages.add(stage.stageId);
+        job.data.numSkippedTasks += num(info['Number of Tasks']);
+      } else job.data.numFailedStages += 1;
+      job.data.numActiveStages -= 1;
+    }
+    for (const id of stage.excludedExecutors) this.liveExecutors.get(id)?.excludedInStages.delete(stage.stageId);
+    if (stage.activeTasks === 0) this.retireStage(key, stage);
+  }
+
+  private retireStage(key: string, stage: LiveStage): void {
+    this.liveStages.delete(key);
+    stage.live = false;
+    stage.finalDist = this.distributions(stage);
+    stage.dist = null;
+  }
+
+  private onTaskStart(e: Json): void {
+    this.sawSparkEvent = true;
+    const ti = e['Task Info'];
+    if (!ti) return;
+    const stageId = num(e['Stage ID']);
+    const attemptId = num(e['Stage Attempt ID']);
+    const execId = String(ti['Executor ID']);
+    const speculative = ti.Speculative === true;
+    this.liveTasks.set(num(ti['Task ID']), { stageId, attemptId, executorId: execId, speculative });
+    const launch = num(ti['Launch Time']);
+    if (launch > this.lastEventTime) this.lastEventTime = launch;
+    const stage = this.liveStages.get(`${stageId}:${attemptId}`);
+    if (stage) {
+      stage.activeTasks += 1;
+      if (launch < stage.firstLaunchTime) stage.firstLaunchTime = launch;
+      stage.activeTasksPerExecutor.set(execId, (stage.activeTasksPerExecutor.get(execId) ?? 0) + 1);
+      if (speculative) {
+        stage.speculation.numTasks += 1;
+        stage.speculation.numActiveTasks += 1;
+      }
+      for (const job of stage.jobs) job.data.numActiveTasks += 1;
+    }
+    const exec = this.liveExecutors.get(execId);
+    if (exec) {
+      exec.data.activeTasks += 1;
+      exec.data.totalTasks += 1;
+    }
+  }
+
+  private onTaskEnd(e: Json): void {
+    this.sawSparkEvent = true;
+    const ti = e['Task Info'];
+    if (!ti) return;
+    this.stats.tasks++;
+    const taskId = num(ti['Task ID']);
+    const live = this.liveTasks.get(taskId);
+    if (live) this.liveTasks.delete(taskId);
+    const reasonObj = e['Task End Reason'];
+    const reason: string = reasonObj?.Reason ?? 'Success';
+    let completed = 0;
+    let failed = 0;
+    let killed = 0;
+    if (reason === 'Success') completed = 1;
+    else if (reason === 'TaskKilled' || reason === 'TaskCommitDenied') killed = 1;
+    else failed = 1;
+    if (!completed) this.recordFailure(reason, reasonObj, e);
+
+    const tm = e['Task Metrics'];
+    const hasMetrics = tm !== undefined && tm !== null;
+    const metrics = this.taskMetrics;
+    if (hasMetrics) readTaskMetrics(tm, metrics);
+    const countMetrics = live !== undefined && hasMetrics;
+    const launch = num(ti['Launch Time']);
+    const finish = num(ti['Finish Time']);
+    const duration = finish > 0 ? finish - launch : 0;
+    if (finish > this.lastEventTime) this.lastEventTime = finish;
+    const execId = String(ti['Executor ID']);
+    const index = num(ti.Index);
+    const stageId = num(e['Stage ID']);
+    const stageKey = `${stageId}:${num(e['Stage Attempt ID'])}`;
+    const tem = e['Task Executor Metrics'];
+    const stage = this.liveStages.get(stageKey);
+    if (stage) {
+      if (countMetrics) addInto(stage.metrics, metrics);
+      stage.activeTasks -= 1;
+      stage.completedTasks += completed;
+      if (completed) stage.completedIndices.add(index);
+      stage.failedTasks += failed;
+      stage.killedTasks += killed;
+      if (killed) bump(stage.killed, killReason(reasonObj));
+      stage.activeTasksPerExecutor.set(execId, (stage.activeTasksPerExecutor.get(execId) ?? 0) - 1);
+      stage.peak = readPeak(stage.peak, tem);
+      const es = this.execSummary(stage, execId);
+      es.peak = readPeak(es.peak, tem);
+      es.taskTime += duration;
+      es.succeededTasks += completed;
+      es.failedTasks += failed;
+      es.killedTasks += killed;
+      if (countMetrics) addInto(es.metrics, metrics);
+      if (ti.Speculative === true) {
+        const s = stage.speculation;
+        s.numActiveTasks -= 1;
+        s.numCompletedTasks += completed;
+        s.numFailedTasks += failed;
+        s.numKilledTasks += killed;
+      }
+      const taskIndex = stageId * 4294967296 + index;
+      for (const job of stage.jobs) {
+        job.data.numActiveTasks -= 1;
+        job.data.numCompletedTasks += completed;
+        if (completed) job.completedIndices.add(taskIndex);
+        job.data.numFailedTasks += failed;
+        job.data.numKilledTasks += killed;
+        if (killed) bump(job.killed, killReason(reasonObj));
+      }
+      if (completed && hasMetrics) this.addToDistributions(stage, ti, metrics, launch, duration);
+      if (stage.activeTasks === 0 && (stage.status === 'COMPLETE' || stage.status === 'FAILED')) {
+        this.retireStage(stageKey, stage);
+      }
+    }
+    const exec = this.liveExecutors.get(execId);
+    if (exec) {
+      exec.data.activeTasks -= 1;
+      exec.data.completedTasks += completed;
+      exec.data.failedTasks += failed;
+      exec.data.totalDuration += duration;
+      exec.peak = readPeak(exec.peak, tem);
+      if (reason !== 'Resubmitted' && hasMetrics) {
+        exec.data.totalGCTime += metrics[M.jvmGcTime]!;
+        exec.data.totalInputBytes += metrics[M.inputBytes]!;
+        exec.data.totalShuffleRead += metrics[M.localBytesRead]! + metrics[M.remoteBytesRead]!;
+        exec.data.totalShuffleWrite += metrics[M.shuffleBytesWritten]!;
+      }
+    }
+  }
+
+  private addToDistributions(stage: LiveStage, ti: Json, m: Float64Array, launch: number, duration: number): void {
+    let dist = stage.dist;
+    if (dist === null) {
+      dist = [];
+      for (let i = 0; i < N_DIST; i++) dist.push(new QuantileSketch(this.options.exactQuantileValues));
+      stage.dist = dist;
+    }
+    const v = this.sketchValues;
+    v.set(m);
+    const fetchStart = num(ti['Getting Result Time']);
+    const gettingResult = fetchStart > 0 ? (duration > 0 ? launch + duration - fetchStart : 0) : 0;
+    v[D_DURATION] = duration;
+    v[D_GETTING_RESULT] = gettingResult;
+    v[D_SCHEDULER_DELAY] = Math.max(
+      0,
+      duration -
+        m[M.executorRunTime]! -
+        m[M.executorDeserializeTime]! -
+        m[M.resultSerializationTime]! -
+        gettingResult,
+    );
+    v[D_READ_BYTES] = m[M.localBytesRead]! + m[M.remoteBytesRead]!;
+    v[D_TOTAL_BLOCKS] = m[M.localBlocksFetched]! + m[M.remoteBlocksFetched]!;
+    for (let i = 0; i < N_DIST; i++) dist[i]!.add(v[i]!);
+  }
+
+  private distributions(stage: LiveStage): TaskMetricDistributions | undefined {
+    const d = stage.dist;
+    if (!d || d[0]!.count === 0) return undefined;
+    const q = (i: number) => d[i]!.quantiles(STAGE_QUANTILES);
+    return {
+      quantiles: [...STAGE_QUANTILES],
+      duration: q(D_DURATION),
+      executorDeserializeTime: q(M.executorDeserializeTime),
+      executorDeserializeCpuTime: q(M.executorDeserializeCpuTime),
+      executorRunTime: q(M.executorRunTime),
+      executorCpuTime: q(M.executorCpuTime),
+      resultSize: q(M.resultSize),
+      jvmGcTime: q(M.jvmGcTime),
+      resultSerializationTime: q(M.resultSerializationTime),
+      gettingResultTime: q(D_GETTING_RESULT),
+      schedulerDelay: q(D_SCHEDULER_DELAY),
+      peakExecutionMemory: q(M.peakExecutionMemory),
+      memoryBytesSpilled: q(M.memoryBytesSpilled),
+      diskBytesSpilled: q(M.diskBytesSpilled),
+      inputMetrics: { bytesRead: q(M.inputBytes), recordsRead: q(M.inputRecords) },
+      outputMetrics: { bytesWritten: q(M.outputBytes), recordsWritten: q(M.outputRecords) },
+      shuffleReadMetrics: {
+        readBytes: q(D_READ_BYTES),
+        readRecords: q(M.shuffleRecordsRead),
+        remoteBlocksFetched: q(M.remoteBlocksFetched),
+        localBlocksFetched: q(M.localBlocksFetched),
+        fetchWaitTime: q(M.fetchWaitTime),
+        remoteBytesRead: q(M.remoteBytesRead),
+        remoteBytesReadToDisk: q(M.remoteBytesReadToDisk),
+        totalBlocksFetched: q(D_TOTAL_BLOCKS),
+        remoteReqsDuration: q(M.remoteReqsDuration),
+        shufflePushReadMetricsDist: {
+          corruptMergedBlockChunks: q(M.corruptMergedBlockChunks),
+          mergedFetchFallbackCount: q(M.mergedFetchFallbackCount),
+          remoteMergedBlocksFetched: q(M.remoteMergedBlocksFetched),
+          localMergedBlocksFetched: q(M.localMergedBlocksFetched),
+          remoteMergedChunksFetched: q(M.remoteMergedChunksFetched),
+          localMergedChunksFetched: q(M.localMergedChunksFetched),
+          remoteMergedBytesRead: q(M.remoteMergedBytesRead),
+          localMergedBytesRead: q(M.localMergedBytesRead),
+          remoteMergedReqsDuration: q(M.remoteMergedReqsDuration),
+        },
+      },
+      shuffleWriteMetrics: {
+        writeBytes: q(M.shuffleBytesWritten),
+        writeRecords: q(M.shuffleRecordsWritten),
+        writeTime: q(M.shuffleWriteTime),
+      },
+    };
+  }
+
+  private onStageExecutorMetrics(e: Json): void {
+    const execId = String(e['Executor ID']);
+    const exec = this.liveExecutors.get(execId) ?? this.executors.get(execId);
+    const m = e['Executor Metrics'];
+    if (exec) exec.peak = readPeak(exec.peak, m);
+    const stage = this.liveStages.get(`${num(e['Stage ID'])}:${num(e['Stage Attempt ID'])}`);
+    if (stage) {
+      stage.peak = readPeak(stage.peak, m);
+      const es = this.execSummary(stage, execId);
+      es.peak = readPeak(es.peak, m);
+    }
+  }
+
+  private recordFailure(reason: string, r: Json, e: Json): void {
+    let className: string | null = null;
+    let message = '';
+    switch (reason) {
+      case 'ExceptionFailure':
+        className = r?.['Class Name'] ?? null;
+        message = String(r?.Description ?? '');
+        break;
+      case 'FetchFailed':
+        message = String(r?.Message ?? '');
+        break;
+      case 'ExecutorLostFailure':
+        message = String(r?.['Loss Reason'] ?? '');
+        break;
+      case 'TaskKilled':
+        className = killReason(r);
+        message = className;
+        break;
+      default:
+        message = reason;
+    }
+    const key = `${reason}\u0000${className ?? ''}`;
+    let f = this.failures.get(key);
+    if (!f) {
+      f = { reason, className, count: 0, stageIds: [], executorIds: [], sampleMessages: [] };
+      this.failures.set(key, f);
+    }
+    f.count++;
+    const stageId = num(e['Stage ID']);
+    if (f.stageIds.length < MAX_FAILURE_IDS && !f.stageIds.includes(stageId)) f.stageIds.push(stageId);
+    const execId = String(e['Task Info']?.['Executor ID'] ?? '');
+    if (execId && f.executorIds.length < MAX_FAILURE_IDS && !f.executorIds.includes(execId)) f.executorIds.push(execId);
+    if (message && f.sampleMessages.length < MAX_SAMPLE_MESSAGES && !f.sampleMessages.includes(message)) {
+      f.sampleMessages.push(message.length > 2000 ? `${message.slice(0, 2000)}…` : message);
+    }
+  }
+
+  private onSqlStart(e: Json): void {
+    const id = num(e.executionId);
+    const time = num(e.time);
+    const data: SqlExecution = {
+      id,
+      status: 'RUNNING',
+      description: String(e.description ?? ''),
+      details: String(e.details ?? ''),
+      planDescription: String(e.physicalPlanDescription ?? ''),
+      submissionTime: formatSparkDate(time),
+      runningJobIds: [],
+      successJobIds: [],
+      failedJobIds: [],
+    };
+    if (e.rootExecutionId !== undefined && e.rootExecutionId !== null) data.rootExecutionId = num(e.rootExecutionId);
+    this.sql.set(id, { data, jobs: new Map() });
+    (this.sql.get(id) as LiveSql & { start: number }).start = time;
+  }
+
+  private onSqlEnd(e: Json): void {
+    const s = this.sql.get(num(e.executionId)) as (LiveSql & { start?: number }) | undefined;
+    if (!s) return;
+    s.endTime = num(e.time);
+    s.data.duration = s.endTime - (s.start ?? s.endTime);
+    const err = e.errorMessage;
+    if (typeof err === 'string' && err) s.data.errorMessage = err;
+  }
+
+  /** Build the model. `lastUpdated` is the time of the last event read when the log is incomplete. */
+  finish(sources: string[]): ApplicationAttemptModel {
+    for (const [key, stage] of [...this.liveStages]) {
+      stage.finalDist = this.distributions(stage);
+      void key;
+    }
+    const attempt = this.attempt ?? {
+      startTime: formatSparkDate(-1),
+      endTime: formatSparkDate(-1),
+      lastUpdated: formatSparkDate(this.lastEventTime || -1),
+      duration: 0,
+      sparkUser: this.sparkUser,
+      completed: false,
+      appSparkVersion: this.sparkVersion,
+      startTimeEpoch: -1,
+      endTimeEpoch: -1,
+      lastUpdatedEpoch: this.lastEventTime || -1,
+    };
+    if (!attempt.completed && this.lastEventTime > attempt.lastUpdatedEpoch) {
+      attempt.lastUpdatedEpoch = this.lastEventTime;
+      attempt.lastUpdated = formatSparkDate(this.lastEventTime);
+    }
+    const appId = this.appId ?? '';
+    const model: ApplicationAttemptModel = {
+      appId,
+      application: { id: appId, name: this.appName, attempts: [attempt] },
+      jobs: [...this.jobs.values()].map((j) => this.jobToApi(j)).sort((a, b) => b.jobId - a.jobId),
+      stages: [...this.stages.values()]
+        .map((s) => this.stageToApi(s))
+        .sort((a, b) => b.stageId - a.stageId || b.attemptId - a.attemptId),
+      executors: [...this.executors.values()]
+        .map((x) => this.executorToApi(x, attempt))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+      environment: this.environmentToApi(),
+      sql: [...this.sql.values()].map((s) => this.sqlToApi(s)).sort((a, b) => a.id - b.id),
+      failures: [...this.failures.values()].sort((a, b) => b.count - a.count),
+      sources,
+      stats: this.stats,
+      warnings: this.warnings,
+    };
+    if (attempt.attemptId !== undefined) model.attemptId = attempt.attemptId;
+    return model;
+  }
+
+  private jobToApi(job: LiveJob): JobData {
+    const d = job.data;
+    return {
+      ...d,
+      numCompletedIndices: job.completedIndices.size,
+      numCompletedStages: job.completedStages.size,
+      numSkippedStages: job.skippedStages.size,
+      killedTasksSummary: Object.fromEntries(job.killed),
+    };
+  }
+
+  private environmentToApi(): ApplicationEnvironmentInfo {
+    const env: ApplicationEnvironmentInfo = this.environment ?? {
+      runtime: { javaVersion: null, javaHome: null, scalaVersion: null },
+      sparkProperties: [],
+      hadoopProperties: [],
+      systemProperties: [],
+      metricsProperties: [],
+      classpathEntries: [],
+      resourceProfiles: [],
+    };
+    return {
+      ...env,
+      resourceProfiles: [...this.resourceProfiles.values()].map((r) => r.info).sort((a, b) => a.id - b.id),
+    };
+  }
+
+  private executorToApi(x: LiveExecutor, attempt: ApplicationAttemptInfo): ExecutorSummary {
+    const d: ExecutorSummary = {
+      ...x.data,
+      excludedInStages: [...x.excludedInStages].sort((a, b) => a - b),
+      blacklistedInStages: [...x.excludedInStages].sort((a, b) => a - b),
+    };
+    if (x.peak) d.peakMemoryMetrics = x.peak;
+    if (d.id === 'driver') {
+      // As the History Server reports the driver (AppStatusStore.replaceExec): its duration is the
+      // application's, its GC time the JVM's total.
+      if (attempt.startTimeEpoch > 0) {
+        const end = attempt.completed ? attempt.endTimeEpoch : attempt.lastUpdatedEpoch;
+        d.totalDuration = end - attempt.startTimeEpoch;
+      }
+      if (x.peak) d.totalGCTime = x.peak.TotalGCTime ?? 0;
+    }
+    return d;
+  }
+
+  private sqlToApi(s: LiveSql): SqlExecution {
+    const d = { ...s.data };
+    for (const [jobId, st] of s.jobs) {
+      if (st === 'running') d.runningJobIds.push(jobId);
+      else if (st === 'success') d.successJobIds.push(jobId);
+      else d.failedJobIds.push(jobId);
+    }
+    if (s.endTime !== undefined) d.status = d.errorMessage || d.failedJobIds.length ? 'FAILED' : 'COMPLETED';
+    return d;
+  }
+
+  private stageToApi(s: LiveStage): StageData {
+    const info = s.info;
+    const m = s.metrics;
+    const rdds: Json[] = Array.isArray(info['RDD Info']) ? info['RDD Info'] : [];
+    const executorSummary: Record<string, ExecutorStageSummary> = {};
+    for (const [id, es] of s.execSummaries) {
+      const em = es.metrics;
+      const summary: ExecutorStageSummary = {
+        taskTime: es.taskTime,
+        failedTasks: es.failedTasks,
+        succeededTasks: es.succeededTasks,
+        killedTasks: es.killedTasks,
+        inputBytes: em[M.inputBytes]!,
+        inputRecords: em[M.inputRecords]!,
+        outputBytes: em[M.outputBytes]!,
+        outputRecords: em[M.outputRecords]!,
+        shuffleRead: em[M.localBytesRead]! + em[M.remoteBytesRead]!,
+        shuffleReadRecords: em[M.shuffleRecordsRead]!,
+        shuffleWrite: em[M.shuffleBytesWritten]!,
+        shuffleWriteRecords: em[M.shuffleRecordsWritten]!,
+        memoryBytesSpilled: em[M.memoryBytesSpilled]!,
+        diskBytesSpilled: em[M.diskBytesSpilled]!,
+        isBlacklistedForStage: es.isExcluded,
+        isExcludedForStage: es.isExcluded,
+      };
+      if (es.peak) summary.peakMemoryMetrics = es.peak;
+      executorSummary[id] = summary;
+    }
+    const submission = info['Submission Time'];
+    const completion = info['Completion Time'];
+    const d: StageData = {
+      status: s.status,
+      stageId: s.stageId,
+      attemptId: s.attemptId,
+      numTasks: num(info['Number of Tasks']),
+      numActiveTasks: s.activeTasks,
+      numCompleteTasks: s.completedTasks,
+      numFailedTasks: s.failedTasks,
+      numKilledTasks: s.killedTasks,
+      numCompletedIndices: s.completedIndices.size,
+      executorDeserializeTime: m[M.executorDeserializeTime]!,
+      executorDeserializeCpuTime: m[M.executorDeserializeCpuTime]!,
+      executorRunTime: m[M.executorRunTime]!,
+      executorCpuTime: m[M.executorCpuTime]!,
+      resultSize: m[M.resultSize]!,
+      jvmGcTime: m[M.jvmGcTime]!,
+      resultSerializationTime: m[M.resultSerializationTime]!,
+      memoryBytesSpilled: m[M.memoryBytesSpilled]!,
+      diskBytesSpilled: m[M.diskBytesSpilled]!,
+      peakExecutionMemory: m[M.peakExecutionMemory]!,
+      inputBytes: m[M.inputBytes]!,
+      inputRecords: m[M.inputRecords]!,
+      outputBytes: m[M.outputBytes]!,
+      outputRecords: m[M.outputRecords]!,
+      shuffleRemoteBlocksFetched: m[M.remoteBlocksFetched]!,
+      shuffleLocalBlocksFetched: m[M.localBlocksFetched]!,
+      shuffleFetchWaitTime: m[M.fetchWaitTime]!,
+      shuffleRemoteBytesRead: m[M.remoteBytesRead]!,
+      shuffleRemoteBytesReadToDisk: m[M.remoteBytesReadToDisk]!,
+      shuffleLocalBytesRead: m[M.localBytesRead]!,
+      shuffleReadBytes: m[M.localBytesRead]! + m[M.remoteBytesRead]!,
+      shuffleReadRecords: m[M.shuffleRecordsRead]!,
+      shuffleCorruptMergedBlockChunks: m[M.corruptMergedBlockChunks]!,
+      shuffleMergedFetchFallbackCount: m[M.mergedFetchFallbackCount]!,
+      shuffleMergedRemoteBlocksFetched: m[M.remoteMergedBlocksFetched]!,
+      shuffleMergedLocalBlocksFetched: m[M.localMergedBlocksFetched]!,
+      shuffleMergedRemoteChunksFetched: m[M.remoteMergedChunksFetched]!,
+      shuffleMergedLocalChunksFetched: m[M.localMergedChunksFetched]!,
+      shuffleMergedRemoteBytesRead: m[M.remoteMergedBytesRead]!,
+      shuffleMergedLocalBytesRead: m[M.localMergedBytesRead]!,
+      shuffleRemoteReqsDuration: m[M.remoteReqsDuration]!,
+      shuffleMergedRemoteReqsDuration: m[M.remoteMergedReqsDuration]!,
+      shuffleWriteBytes: m[M.shuffleBytesWritten]!,
+      shuffleWriteTime: m[M.shuffleWriteTime]!,
+      shuffleWriteRecords: m[M.shuffleRecordsWritten]!,
+      name: String(info['Stage Name'] ?? ''),
+      details: String(info.Details ?? ''),
+      schedulingPool: s.schedulingPool,
+      rddIds: rdds.map((r) => num(r['RDD ID'])),
+      accumulatorUpdates: accumulables(info.Accumulables),
+      executorSummary,
+      killedTasksSummary: Object.fromEntries(s.killed),
+      resourceProfileId: num(info['Resource Profile Id']),
+      isShufflePushEnabled: info['Shuffle Push Enabled'] === true,
+      shuffleMergersCount: num(info['Shuffle Push Mergers Count']),
+      parentIds: Array.isArray(info['Parent IDs']) ? info['Parent IDs'].map(num) : [],
+      jobIds: [...s.jobIds].sort((a, b) => a - b),
+    };
+    if (submission !== undefined) d.submissionTime = formatSparkDate(num(submission));
+    if (Number.isFinite(s.firstLaunchTime)) d.firstTaskLaunchedTime = formatSparkDate(s.firstLaunchTime);
+    if (completion !== undefined) d.completionTime = formatSparkDate(num(completion));
+    if (info['Failure Reason'] !== undefined) d.failureReason = String(info['Failure Reason']);
+    if (s.description !== undefined) d.description = s.description;
+    if (s.speculation.numTasks > 0) d.speculationSummary = { ...s.speculation };
+    if (s.peak) d.peakExecutorMetrics = s.peak;
+    const dist = s.finalDist ?? this.distributions(s);
+    if (dist) d.taskMetricsDistributions = dist;
+    return d;
+  }
+}
+
+function killReason(r: Json): string {
+  if (r?.Reason === 'TaskCommitDenied') {
+    return `TaskCommitDenied (Driver denied task commit) for job: ${r['Job ID']}, partition: ${r['Partition ID']}, attemptNumber: ${r['Attempt Number']}`;
+  }
+  return String(r?.['Kill Reason'] ?? 'unknown reason');
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** Pick values at History Server quantiles from the stored quantile set (exact when the quantile is kept). */
+export function selectQuantiles(dist: TaskMetricDistributions, qs: readonly number[]): TaskMetricDistributions {
+  const idx = qs.map((q) => {
+    const i = dist.quantiles.indexOf(q);
+    if (i >= 0) return i;
+    let best = 0;
+    for (let j = 1; j < dist.quantiles.length; j++) {
+      if (Math.abs(dist.quantiles[j]! - q) < Math.abs(dist.quantiles[best]! - q)) best = j;
+    }
+    return best;
+  });
+  const pick = (v: unknown): unknown => {
+    if (Array.isArray(v)) return idx.map((i) => v[i]);
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, pick(x)]));
+    }
+    return v;
+  };
+  const out = pick(dist) as TaskMetricDistributions;
+  out.quantiles = [...qs];
+  return out;
+}

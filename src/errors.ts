@@ -1,0 +1,126 @@
+/**
+ * The error hierarchy of sparkpilot.
+ *
+ * Every error thrown by sparkpilot is a {@link SparkpilotError} with a stable {@link SparkpilotError.code}
+ * that scripts can switch on, an optional `cause`, and a message that says what failed, on which input,
+ * and what to do about it.
+ *
+ * `instanceof` works across two copies of the package (the ESM and the CJS build loaded side by side):
+ * membership is decided by a `Symbol.for` brand rather than by prototype identity.
+ *
+ * @module
+ */
+
+const BRAND = Symbol.for('sparkpilot.error');
+const FAMILY = Symbol.for('sparkpilot.error.family');
+
+/** Stable error codes. New codes may be added; existing codes never change meaning. */
+export type SparkpilotErrorCode =
+  | 'SPARKPILOT_CONFIG_INVALID'
+  | 'SPARKPILOT_CONFIG_FILE'
+  | 'SPARKPILOT_REGISTRY_UNKNOWN'
+  | 'SPARKPILOT_REGISTRY_DUPLICATE'
+  | 'SPARKPILOT_EVENTLOG_NOT_FOUND'
+  | 'SPARKPILOT_EVENTLOG_UNREADABLE'
+  | 'SPARKPILOT_EVENTLOG_NOT_SPARK'
+  | 'SPARKPILOT_EVENTLOG_CODEC'
+  | 'SPARKPILOT_EVENTLOG_CORRUPT'
+  | 'SPARKPILOT_ABORTED'
+  | (string & {});
+
+/** Options accepted by every sparkpilot error. */
+export interface SparkpilotErrorOptions {
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error sparkpilot throws.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await collector.collect({ path: 'missing.log' });
+ * } catch (err) {
+ *   if (err instanceof SparkpilotError && err.code === 'SPARKPILOT_EVENTLOG_NOT_FOUND') {
+ *     // ...
+ *   }
+ * }
+ * ```
+ */
+export class SparkpilotError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: SparkpilotErrorCode;
+
+  constructor(code: SparkpilotErrorCode, message: string, options: SparkpilotErrorOptions = {}) {
+    super(message.startsWith('[sparkpilot]') ? message : `[sparkpilot] ${message}`, {
+      cause: options.cause,
+    });
+    this.code = code;
+  }
+
+  /** Brand-based `instanceof`, so errors from another copy of the package still match. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const v = value as { [BRAND]?: boolean; [FAMILY]?: readonly string[] };
+    if (this === SparkpilotError) return v[BRAND] === true;
+    const family = (this.prototype as { [FAMILY]?: readonly string[] })[FAMILY];
+    const own = family?.[family.length - 1];
+    return v[BRAND] === true && own !== undefined && (v[FAMILY]?.includes(own) ?? false);
+  }
+}
+
+function brand(cls: { prototype: object }, name: string, parent?: { prototype: object }): void {
+  const parentFamily = parent ? ((parent.prototype as { [FAMILY]?: readonly string[] })[FAMILY] ?? []) : [];
+  Object.defineProperties(cls.prototype, {
+    name: { value: name, writable: true, configurable: true, enumerable: false },
+    [BRAND]: { value: true },
+    [FAMILY]: { value: [...parentFamily, name] },
+  });
+}
+brand(SparkpilotError, 'SparkpilotError');
+
+/** A configuration value (file, environment or runtime option) failed validation. */
+export class ConfigError extends SparkpilotError {}
+brand(ConfigError, 'ConfigError', SparkpilotError);
+
+/** A name was looked up in a registry and not found, or registered twice. */
+export class RegistryError extends SparkpilotError {}
+brand(RegistryError, 'RegistryError', SparkpilotError);
+
+/** Where in an input a problem was found. */
+export interface InputLocation {
+  /** The file (or URL) that was read. */
+  file: string;
+  /** 1-based line number inside the (decompressed) file, when known. */
+  line?: number;
+}
+
+/**
+ * An event log could not be read: missing, unreadable, not a Spark event log, or undecodable.
+ * The error names the file (and line where known).
+ */
+export class EventLogError extends SparkpilotError {
+  /** The file (and line) the error is about. */
+  readonly location: InputLocation;
+
+  constructor(code: SparkpilotErrorCode, location: InputLocation, message: string, options?: SparkpilotErrorOptions) {
+    const where = location.line !== undefined ? `${location.file} line ${location.line}` : location.file;
+    super(code, `[event-log] ${where}: ${message}`, options);
+    this.location = location;
+  }
+}
+brand(EventLogError, 'EventLogError', SparkpilotError);
+
+/** An operation was cancelled through its `AbortSignal` without a reason of its own. */
+export class AbortError extends SparkpilotError {
+  constructor(message = 'The operation was aborted.', options?: SparkpilotErrorOptions) {
+    super('SPARKPILOT_ABORTED', message, options);
+  }
+}
+brand(AbortError, 'AbortError', SparkpilotError);
+
+/** Throws `signal.reason` (unchanged) when the signal is aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason ?? new AbortError();
+}

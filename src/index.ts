@@ -1,0 +1,62 @@
+/**
+ * sparkpilot: collect, analyze and tune Apache Spark applications, and orchestrate pipelines of Spark jobs.
+ *
+ * @packageDocumentation
+ */
+import { eventLogCollector } from './collect/event-log/collector.js';
+import { registerFactory } from './registry.js';
+
+export type {
+  CollectFailure,
+  CollectOptions,
+  CollectProgress,
+  CollectResult,
+  Collector,
+  CollectorCapabilities,
+} from './collect/collector.js';
+export {
+  type EventLogCollectorOptions,
+  type EventLogSource,
+  eventLogCollector,
+  eventLogCollectorOptionsSchema,
+} from './collect/event-log/collector.js';
+export { type CodecName, codecFromFileName } from './collect/event-log/codecs.js';
+export { DEFAULT_QUANTILES, STAGE_QUANTILES, selectQuantiles } from './collect/event-log/replay.js';
+export {
+  configEnvironmentVariables,
+  configSchema,
+  type LoadConfigOptions,
+  loadConfig,
+  type SparkpilotConfig,
+  type SparkpilotConfigInput,
+} from './config/config.js';
+export {
+  AbortError,
+  ConfigError,
+  EventLogError,
+  type InputLocation,
+  RegistryError,
+  SparkpilotError,
+  type SparkpilotErrorCode,
+  type SparkpilotErrorOptions,
+} from './errors.js';
+export * from './model/index.js';
+export {
+  type AdapterFactories,
+  type AnalyzerFactories,
+  type CollectorFactories,
+  createFromRegistry,
+  defineFactory,
+  type Factory,
+  type FactoryInstance,
+  type FactoryKind,
+  type FactoryKinds,
+  type FactoryOptions,
+  getFactory,
+  listFactories,
+  type RecommenderFactories,
+  registerFactory,
+  unregisterFactory,
+} from './registry.js';
+
+registerFactory('collector', eventLogCollector);

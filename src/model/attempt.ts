@@ -1,0 +1,56 @@
+/**
+ * The normalized model of one Spark application attempt, as every collector produces it.
+ * @module
+ */
+import type { ApplicationInfo } from './application.js';
+import type { ApplicationEnvironmentInfo } from './environment.js';
+import type { ExecutorSummary } from './executor.js';
+import type { FailureSummary } from './failures.js';
+import type { JobData } from './job.js';
+import type { SqlExecution } from './sql.js';
+import type { StageData } from './stage.js';
+
+/** Counters about how the model was read. */
+export interface CollectionStats {
+  /** Events read (parsed or recognised and skipped). */
+  events: number;
+  /** Events of types sparkpilot does not model, counted and skipped, by name. */
+  unknownEvents: Record<string, number>;
+  /** Lines that were not JSON (skipped with a warning). */
+  malformedLines: number;
+  /** Decompressed bytes read. */
+  bytes: number;
+  /** Task end events seen. */
+  tasks: number;
+}
+
+/** A problem that did not stop collection: the file and line it is about, and what happened. */
+export interface CollectionWarning {
+  /** File (or URL) the warning is about. */
+  source: string;
+  /** 1-based line, when it is about one line. */
+  line?: number;
+  /** Stable code of the kind of warning. */
+  code: string;
+  message: string;
+}
+
+/** Everything sparkpilot knows about one application attempt. */
+export interface ApplicationAttemptModel {
+  appId: string;
+  /** Absent when Spark gave no attempt id. */
+  attemptId?: string;
+  /** The application with this attempt only (`attempts.length === 1`). */
+  application: ApplicationInfo;
+  jobs: JobData[];
+  stages: StageData[];
+  /** All executors, the driver included, removed ones included. */
+  executors: ExecutorSummary[];
+  environment: ApplicationEnvironmentInfo;
+  sql: SqlExecution[];
+  failures: FailureSummary[];
+  /** The files this attempt was read from, in read order. */
+  sources: string[];
+  stats: CollectionStats;
+  warnings: CollectionWarning[];
+}

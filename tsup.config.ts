@@ -1,0 +1,25 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig([
+  {
+    entry: {
+      index: 'src/index.ts',
+      testing: 'src/testing/index.ts',
+      'collect/event-log/worker': 'src/collect/event-log/worker.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: { entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' } },
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    splitting: true,
+    shims: true,
+  },
+  {
+    entry: { cli: 'src/api/cli.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);
