@@ -61,13 +61,18 @@ export class SparkpilotError extends Error {
 
   /** Brand-based `instanceof`, so errors from another copy of the package still match. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null) return false;
-    const v = value as { [BRAND]?: boolean; [FAMILY]?: readonly string[] };
-    if (this === SparkpilotError) return v[BRAND] === true;
-    const family = (this.prototype as { [FAMILY]?: readonly string[] })[FAMILY];
-    const own = family?.[family.length - 1];
-    return v[BRAND] === true && own !== undefined && (v[FAMILY]?.includes(own) ?? false);
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` was called on (maybe a subclass)
+    return isBranded(this, value);
   }
+}
+
+function isBranded(cls: { prototype: object }, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { [BRAND]?: boolean; [FAMILY]?: readonly string[] };
+  if (v[BRAND] !== true) return false;
+  const family = (cls.prototype as { [FAMILY]?: readonly string[] })[FAMILY];
+  const own = family?.[family.length - 1];
+  return own === 'SparkpilotError' || (own !== undefined && (v[FAMILY]?.includes(own) ?? false));
 }
 
 function brand(cls: { prototype: object }, name: string, parent?: { prototype: object }): void {
@@ -104,7 +109,12 @@ export class EventLogError extends SparkpilotError {
   /** The file (and line) the error is about. */
   readonly location: InputLocation;
 
-  constructor(code: SparkpilotErrorCode, location: InputLocation, message: string, options?: SparkpilotErrorOptions) {
+  constructor(
+    code: SparkpilotErrorCode,
+    location: InputLocation,
+    message: string,
+    options?: SparkpilotErrorOptions,
+  ) {
     const where = location.line !== undefined ? `${location.file} line ${location.line}` : location.file;
     super(code, `[event-log] ${where}: ${message}`, options);
     this.location = location;

@@ -9,18 +9,26 @@ import { registerFactory } from './registry.js';
 export type {
   CollectFailure,
   CollectOptions,
-  CollectProgress,
-  CollectResult,
   Collector,
   CollectorCapabilities,
+  CollectProgress,
+  CollectResult,
 } from './collect/collector.js';
+export {
+  type CodecName,
+  codecFromFileName,
+  type DecodeOptions,
+  decodeFile,
+  decodeStream,
+  readZip,
+  type ZipEntry,
+} from './collect/event-log/codecs.js';
 export {
   type EventLogCollectorOptions,
   type EventLogSource,
   eventLogCollector,
   eventLogCollectorOptionsSchema,
 } from './collect/event-log/collector.js';
-export { type CodecName, codecFromFileName } from './collect/event-log/codecs.js';
 export { DEFAULT_QUANTILES, STAGE_QUANTILES, selectQuantiles } from './collect/event-log/replay.js';
 export {
   configEnvironmentVariables,

@@ -157,12 +157,10 @@ export function listFactories(kind: FactoryKind): string[] {
 }
 
 type KnownName<K extends FactoryKind> = Extract<keyof FactoryKinds[K], string>;
-type OptionsFor<K extends FactoryKind, N extends string> = N extends KnownName<K>
-  ? FactoryOptions<FactoryKinds[K][N]>
-  : unknown;
-type InstanceFor<K extends FactoryKind, N extends string> = N extends KnownName<K>
-  ? FactoryInstance<FactoryKinds[K][N]>
-  : unknown;
+type OptionsFor<K extends FactoryKind, N extends string> =
+  N extends KnownName<K> ? FactoryOptions<FactoryKinds[K][N]> : unknown;
+type InstanceFor<K extends FactoryKind, N extends string> =
+  N extends KnownName<K> ? FactoryInstance<FactoryKinds[K][N]> : unknown;
 
 /** Look up a registered factory; throws a {@link RegistryError} listing the known names when missing. */
 export function getFactory<K extends FactoryKind, N extends KnownName<K> | (string & {})>(

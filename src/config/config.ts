@@ -116,7 +116,10 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   t[path[path.length - 1]!] = value;
 }
 
-function merge(base: Record<string, unknown>, over: Record<string, unknown> | undefined): Record<string, unknown> {
+function merge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown> | undefined,
+): Record<string, unknown> {
   if (!over) return base;
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
@@ -183,7 +186,8 @@ function fromFile(file: string): Record<string, unknown> {
   }
   try {
     const parsed: unknown = JSON.parse(text);
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a JSON object');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new Error('expected a JSON object');
     return parsed as Record<string, unknown>;
   } catch (cause) {
     throw new ConfigError(

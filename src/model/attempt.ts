@@ -49,6 +49,11 @@ export interface ApplicationAttemptModel {
   environment: ApplicationEnvironmentInfo;
   sql: SqlExecution[];
   failures: FailureSummary[];
+  /**
+   * Databricks' `SparkContext Id` (from `DBCEventLoggingListenerMetadata`), kept as a decimal string because
+   * it exceeds 2^53.
+   */
+  sparkContextId?: string;
   /** The files this attempt was read from, in read order. */
   sources: string[];
   stats: CollectionStats;

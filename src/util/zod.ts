@@ -8,7 +8,8 @@ export function formatZodIssues(error: z.ZodError, input?: unknown): string {
       let got = '';
       if (input !== undefined) {
         let v: unknown = input;
-        for (const p of issue.path) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+        for (const p of issue.path)
+          v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
         if (v !== undefined) got = ` (got ${JSON.stringify(v)})`;
       }
       return `${path}: ${issue.message}${got}`;

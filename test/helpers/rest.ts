@@ -20,14 +20,19 @@ export function applicationInfo(attempts: ApplicationAttemptModel[]): Applicatio
     const y = b.application.attempts[0]!;
     return y.startTimeEpoch - x.startTimeEpoch || (b.attemptId ?? '').localeCompare(a.attemptId ?? '');
   });
-  return { id: sorted[0]!.appId, name: sorted[0]!.application.name, attempts: sorted.map((a) => a.application.attempts[0]!) };
+  return {
+    id: sorted[0]!.appId,
+    name: sorted[0]!.application.name,
+    attempts: sorted.map((a) => a.application.attempts[0]!),
+  };
 }
 
 function stageOut(s: StageData, details: boolean, withSummaries: boolean): Record<string, unknown> {
   const { taskMetricsDistributions, executorSummary, ...rest } = s;
   const out: Record<string, unknown> = { ...rest };
   if (details) out.executorSummary = executorSummary;
-  if (withSummaries && taskMetricsDistributions) out.taskMetricsDistributions = selectQuantiles(taskMetricsDistributions, [0, 0.25, 0.5, 0.75, 1]);
+  if (withSummaries && taskMetricsDistributions)
+    out.taskMetricsDistributions = selectQuantiles(taskMetricsDistributions, [0, 0.25, 0.5, 0.75, 1]);
   return out;
 }
 
@@ -53,14 +58,20 @@ export function rest(models: ApplicationAttemptModel[], url: string): unknown {
     model = attempts.find((a) => a.attemptId === parts[2])!;
     i = 3;
   } else {
-    model = attempts.length === 1 ? attempts[0]! : attempts.find((a) => a.attemptId === undefined) ?? attempts[0]!;
+    model =
+      attempts.length === 1
+        ? attempts[0]!
+        : (attempts.find((a) => a.attemptId === undefined) ?? attempts[0]!);
   }
   const rest = parts.slice(i);
   switch (rest[0]) {
     case 'jobs': {
       if (rest.length === 2) return model.jobs.find((j) => j.jobId === Number(rest[1]));
       const statuses = q.getAll('status');
-      return model.jobs.filter((j) => statuses.length === 0 || statuses.includes(j.status.toLowerCase()) || statuses.includes(j.status));
+      return model.jobs.filter(
+        (j) =>
+          statuses.length === 0 || statuses.includes(j.status.toLowerCase()) || statuses.includes(j.status),
+      );
     }
     case 'stages': {
       const details = q.get('details') === 'true';

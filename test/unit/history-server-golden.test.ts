@@ -35,10 +35,12 @@ function compare(actual: unknown, expected: unknown, path: string, diffs: string
   if (diffs.length > 20) return;
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual) || actual.length !== expected.length) {
-      diffs.push(`${path}: expected array of ${expected.length}, got ${Array.isArray(actual) ? actual.length : JSON.stringify(actual)?.slice(0, 200)}`);
+      diffs.push(
+        `${path}: expected array of ${expected.length}, got ${Array.isArray(actual) ? actual.length : JSON.stringify(actual)?.slice(0, 200)}`,
+      );
       return;
     }
-    expected.forEach((e, i) => compare(actual[i], e, `${path}[${i}]`, diffs));
+    for (const [i, e] of expected.entries()) compare(actual[i], e, `${path}[${i}]`, diffs);
     return;
   }
   if (expected && typeof expected === 'object') {
@@ -56,18 +58,35 @@ function compare(actual: unknown, expected: unknown, path: string, diffs: string
       compare(a[k], v, `${path}.${k}`, diffs);
     }
     for (const k of Object.keys(a)) {
-      if (!(k in (expected as object)) && !ADDED_FIELDS.has(k) && a[k] !== undefined && !(Array.isArray(a[k]) && (a[k] as unknown[]).length === 0)) {
-        if (!['speculationSummary', 'description', 'peakMemoryMetrics', 'peakExecutorMetrics', 'memoryMetrics', 'taskMetricsDistributions'].includes(k)) {
-          diffs.push(`${path}.${k}: not in the History Server's answer (got ${JSON.stringify(a[k])?.slice(0, 100)})`);
+      if (
+        !(k in (expected as object)) &&
+        !ADDED_FIELDS.has(k) &&
+        a[k] !== undefined &&
+        !(Array.isArray(a[k]) && (a[k] as unknown[]).length === 0)
+      ) {
+        if (
+          ![
+            'speculationSummary',
+            'description',
+            'peakMemoryMetrics',
+            'peakExecutorMetrics',
+            'memoryMetrics',
+            'taskMetricsDistributions',
+          ].includes(k)
+        ) {
+          diffs.push(
+            `${path}.${k}: not in the History Server's answer (got ${JSON.stringify(a[k])?.slice(0, 100)})`,
+          );
         }
       }
     }
     return;
   }
-  if (actual !== expected) diffs.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  if (actual !== expected)
+    diffs.push(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
 }
 
-describe('History Server parity on Spark\'s own golden REST responses', () => {
+describe("History Server parity on Spark's own golden REST responses", () => {
   let models: ApplicationAttemptModel[];
   beforeAll(async () => {
     const result = await eventLogCollector({ workers: 1 }).collect(sharedData('spark-events'));

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { EventLogError, SparkpilotError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionWarning } from '../../model/attempt.js';
 import { defineFactory } from '../../registry.js';
-import type { CollectFailure, CollectOptions, CollectResult, Collector } from '../collector.js';
+import type { CollectFailure, CollectOptions, Collector, CollectResult } from '../collector.js';
 import { discoverLogs, type LogUnit } from './discover.js';
 import { parseLogUnit } from './parse.js';
 import { type SerializedUnit, serializeUnit, type WorkerReply } from './protocol.js';
@@ -61,7 +61,11 @@ function compareModels(a: ApplicationAttemptModel, b: ApplicationAttemptModel): 
 
 function reviveError(reply: Extract<WorkerReply, { ok: false }>): SparkpilotError {
   const e = reply.error;
-  const err = new EventLogError(e.code, { file: e.file, ...(e.line !== undefined ? { line: e.line } : {}) }, e.detail);
+  const err = new EventLogError(
+    e.code,
+    { file: e.file, ...(e.line !== undefined ? { line: e.line } : {}) },
+    e.detail,
+  );
   err.message = e.message;
   return err;
 }
@@ -149,7 +153,11 @@ export const eventLogCollector = defineFactory(
       throwIfAborted(signal);
       const paths = typeof source === 'string' ? [source] : [...source];
       const { units, problems } = await discoverLogs(paths, signal ? { signal } : {});
-      const failures: CollectFailure[] = problems.map((p) => ({ source: p.path, explicit: paths.includes(p.path), error: p.error }));
+      const failures: CollectFailure[] = problems.map((p) => ({
+        source: p.path,
+        explicit: paths.includes(p.path),
+        error: p.error,
+      }));
       const warnings: CollectionWarning[] = [];
       const applications: ApplicationAttemptModel[] = [];
       let done = 0;
@@ -157,7 +165,7 @@ export const eventLogCollector = defineFactory(
       const total = units.length;
       onProgress?.({ done, total, bytes });
 
-      const accept = (unit: LogUnit, model: ApplicationAttemptModel) => {
+      const accept = (_unit: LogUnit, model: ApplicationAttemptModel) => {
         applications.push(model);
         warnings.push(...model.warnings);
         onApplication?.(model);
@@ -165,7 +173,11 @@ export const eventLogCollector = defineFactory(
       const reject = (unit: LogUnit, error: SparkpilotError) => {
         if (!unit.explicit && error.code === 'SPARKPILOT_EVENTLOG_NOT_SPARK') {
           // A stray non-log file inside a log folder is skipped, not a failure.
-          warnings.push({ source: unit.name, code: 'skipped-file', message: `skipped: ${error.message.replace(/^\[sparkpilot\] \[event-log\] [^:]+: /, '')}` });
+          warnings.push({
+            source: unit.name,
+            code: 'skipped-file',
+            message: `skipped: ${error.message.replace(/^\[sparkpilot\] \[event-log\] [^:]+: /, '')}`,
+          });
           return;
         }
         failures.push({ source: unit.name, explicit: unit.explicit, error });
@@ -211,7 +223,12 @@ export const eventLogCollector = defineFactory(
             else
               reject(
                 unit,
-                new EventLogError('SPARKPILOT_EVENTLOG_UNREADABLE', { file: unit.name }, `could not be parsed: ${(err as Error).message}. Please report this with the file.`, { cause: err }),
+                new EventLogError(
+                  'SPARKPILOT_EVENTLOG_UNREADABLE',
+                  { file: unit.name },
+                  `could not be parsed: ${(err as Error).message}. Please report this with the file.`,
+                  { cause: err },
+                ),
               );
           }
           done++;

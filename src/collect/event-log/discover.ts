@@ -8,7 +8,14 @@
 import { type Dirent, promises as fs } from 'node:fs';
 import { basename, join } from 'node:path';
 import { EventLogError, throwIfAborted } from '../../errors.js';
-import { type CodecName, codecFromFileName, type DecodeOptions, decodeFile, decodeStream, readZip } from './codecs.js';
+import {
+  type CodecName,
+  codecFromFileName,
+  type DecodeOptions,
+  decodeFile,
+  decodeStream,
+  readZip,
+} from './codecs.js';
 
 /** Where a part's bytes live: a file, or an entry of a zip file. */
 export interface PartLocation {
@@ -42,7 +49,11 @@ export function makePart(name: string, size: number, codec: CodecName, location:
               return;
             }
           }
-          throw new EventLogError('SPARKPILOT_EVENTLOG_NOT_FOUND', { file: name }, 'the zip entry is gone. Was the zip replaced while it was read?');
+          throw new EventLogError(
+            'SPARKPILOT_EVENTLOG_NOT_FOUND',
+            { file: name },
+            'the zip entry is gone. Was the zip replaced while it was read?',
+          );
         };
   return { name, size, codec, location, open };
 }
@@ -71,7 +82,8 @@ export interface DiscoveryProblem {
 }
 
 /** Files that are never event logs: markers, checksums, docs. */
-const IGNORED = /^(\.|_)|\.(crc|md|txt|sha256|sum|sums)$|^SHA256SUMS$|^appstatus_|^APPLICATION_COMPLETE$|^SPARK_VERSION_|^COMPRESSION_CODEC_/;
+const IGNORED =
+  /^(\.|_)|\.(crc|md|txt|sha256|sum|sums)$|^SHA256SUMS$|^appstatus_|^APPLICATION_COMPLETE$|^SPARK_VERSION_|^COMPRESSION_CODEC_/;
 const ROLLING_DIR = /^eventlog_v2_/;
 const ROLLING_PART = /^events_(\d+)_(.+?)(\.compact)?$/;
 
@@ -96,7 +108,7 @@ function filePart(path: string, size: number): LogPart {
 /** Orders the parts of a rolling log: from the last compacted part on, by numeric index. */
 export function orderRollingParts(names: string[]): string[] {
   const parts = names
-    .map((n) => ({ n, m: ROLLING_PART.exec(stripSuffixes(n).length ? n : n) }))
+    .map((n) => ({ n, m: ROLLING_PART.exec(n) }))
     .filter((p) => p.m !== null)
     .map((p) => ({ n: p.n, index: Number(p.m![1]), compact: p.n.includes('.compact') }))
     .sort((a, b) => a.index - b.index || Number(b.compact) - Number(a.compact));
@@ -105,7 +117,14 @@ export function orderRollingParts(names: string[]): string[] {
     if (p.compact) from = i;
   });
   const seen = new Set<number>();
-  return parts.slice(from).filter((p) => (seen.has(p.index) ? false : (seen.add(p.index), true))).map((p) => p.n);
+  return parts
+    .slice(from)
+    .filter((p) => {
+      if (seen.has(p.index)) return false;
+      seen.add(p.index);
+      return true;
+    })
+    .map((p) => p.n);
 }
 
 async function statSafe(path: string) {
@@ -143,9 +162,14 @@ async function unitForDirectory(dir: string, entries: Dirent[], explicit: boolea
     };
   }
   const legacy = files.filter((f) => /^EVENT_LOG_\d+$/.test(f));
-  if (legacy.length > 0 && files.some((f) => f === 'APPLICATION_COMPLETE' || f.startsWith('SPARK_VERSION_'))) {
+  if (
+    legacy.length > 0 &&
+    files.some((f) => f === 'APPLICATION_COMPLETE' || f.startsWith('SPARK_VERSION_'))
+  ) {
     const codecMarker = files.find((f) => f.startsWith('COMPRESSION_CODEC_'));
-    const codec = codecMarker ? codecFromFileName(`x.${codecMarker.slice('COMPRESSION_CODEC_'.length).split('.').pop()}`) : 'none';
+    const codec = codecMarker
+      ? codecFromFileName(`x.${codecMarker.slice('COMPRESSION_CODEC_'.length).split('.').pop()}`)
+      : 'none';
     const c: CodecName = codec === 'zip' ? 'none' : codec;
     legacy.sort((a, b) => Number(a.slice(10)) - Number(b.slice(10)));
     const parts = await Promise.all(

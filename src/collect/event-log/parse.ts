@@ -27,7 +27,7 @@ const ACCUMULABLES = Buffer.from('"Accumulables":[');
 const AFTER_TASK_INFO = Buffer.from(']},"Task ');
 const SNIFF_LINES = 5;
 
-const enum Kind {
+enum Kind {
   Modelled = 0,
   TaskEnd = 1,
   Skipped = 2,
@@ -82,10 +82,7 @@ function looksBinary(buf: Buffer, start: number, end: number): boolean {
  * Throws {@link EventLogError} when the unit is not a Spark event log at all; a malformed line mid-file is a
  * warning and parsing goes on.
  */
-export async function parseLogUnit(
-  unit: LogUnit,
-  options: ParseOptions,
-): Promise<ApplicationAttemptModel> {
+export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promise<ApplicationAttemptModel> {
   const stats: CollectionStats = { events: 0, unknownEvents: {}, malformedLines: 0, bytes: 0, tasks: 0 };
   const warnings: CollectionWarning[] = [];
   const replayer = new EventReplayer({ exactQuantileValues: options.exactQuantileValues }, stats, warnings);
@@ -159,7 +156,11 @@ export async function parseLogUnit(
       } else {
         stats.malformedLines++;
         if (firstBadLine === undefined) firstBadLine = text.slice(0, 80);
-        warn('malformed-line', 'not JSON (skipped). Check that the file was not truncated or edited.', pos.line);
+        warn(
+          'malformed-line',
+          'not JSON (skipped). Check that the file was not truncated or edited.',
+          pos.line,
+        );
       }
       return;
     }
@@ -218,7 +219,11 @@ export async function parseLogUnit(
           nl = chunk.indexOf(10, from);
         }
         if (from < chunk.length && !skippingLongLine) {
-          if (sparkLines === 0 && pendingBytes + chunk.length - from > 1 << 20 && !hasPrefixAny(pending, chunk, from)) {
+          if (
+            sparkLines === 0 &&
+            pendingBytes + chunk.length - from > 1 << 20 &&
+            !hasPrefixAny(pending, chunk, from)
+          ) {
             throw notSpark(part.name, firstBadLine);
           }
           pending.push(Buffer.from(chunk.subarray(from)));
@@ -287,7 +292,7 @@ function notSpark(file: string, firstLine: string | undefined, empty = false): E
     'SPARKPILOT_EVENTLOG_NOT_SPARK',
     { file },
     empty
-      ? 'the file is empty: there are no events to read. Point at the application\'s event log (spark.eventLog.dir).'
+      ? "the file is empty: there are no events to read. Point at the application's event log (spark.eventLog.dir)."
       : `not a Spark event log: no line is a Spark listener event${firstLine !== undefined ? ` (starts with ${JSON.stringify(firstLine)})` : ''}. Point at files in spark.eventLog.dir.`,
   );
 }

@@ -3,8 +3,8 @@
  * @module
  */
 import type { ApplicationAttemptModel } from '../../model/attempt.js';
-import { type LogUnit, makePart, type PartLocation } from './discover.js';
 import type { CodecName } from './codecs.js';
+import { type LogUnit, makePart, type PartLocation } from './discover.js';
 
 /** A {@link LogUnit} without functions, for `postMessage`. */
 export interface SerializedUnit extends Omit<LogUnit, 'parts'> {
@@ -22,7 +22,10 @@ export type WorkerReply =
 
 /** Strip functions from a unit. */
 export function serializeUnit(unit: LogUnit): SerializedUnit {
-  return { ...unit, parts: unit.parts.map(({ name, size, codec, location }) => ({ name, size, codec, location })) };
+  return {
+    ...unit,
+    parts: unit.parts.map(({ name, size, codec, location }) => ({ name, size, codec, location })),
+  };
 }
 
 /** Rebuild a unit in the worker. */

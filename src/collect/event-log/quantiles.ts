@@ -33,7 +33,7 @@ export class QuantileSketch {
 
   /** Add one value (non-negative metrics; negatives are clamped to 0). */
   add(value: number): void {
-    const v = value > 0 ? value : 0;
+    const v = Math.max(value, 0);
     if (this.exact !== null) {
       if (this.n < this.exact.length) {
         this.exact[this.n++] = v;

@@ -7,8 +7,12 @@
  * @module
  */
 import { type ApplicationAttemptInfo, formatSparkDate } from '../../model/application.js';
-import type { CollectionStats, CollectionWarning, ApplicationAttemptModel } from '../../model/attempt.js';
-import type { ApplicationEnvironmentInfo, PropertyPair, ResourceProfileInfo } from '../../model/environment.js';
+import type { ApplicationAttemptModel, CollectionStats, CollectionWarning } from '../../model/attempt.js';
+import type {
+  ApplicationEnvironmentInfo,
+  PropertyPair,
+  ResourceProfileInfo,
+} from '../../model/environment.js';
 import type { ExecutorSummary, ResourceInformation } from '../../model/executor.js';
 import type { FailureSummary } from '../../model/failures.js';
 import type { JobData, JobExecutionStatus } from '../../model/job.js';
@@ -119,7 +123,13 @@ interface LiveStage {
   activeTasksPerExecutor: Map<string, number>;
   peak: ExecutorMetrics | undefined;
   excludedExecutors: Set<string>;
-  speculation: { numTasks: number; numActiveTasks: number; numCompletedTasks: number; numFailedTasks: number; numKilledTasks: number };
+  speculation: {
+    numTasks: number;
+    numActiveTasks: number;
+    numCompletedTasks: number;
+    numFailedTasks: number;
+    numKilledTasks: number;
+  };
   dist: QuantileSketch[] | null;
   finalDist: TaskMetricDistributions | undefined;
   live: boolean;
@@ -189,7 +199,11 @@ function accumulables(list: Json): AccumulableInfo[] {
     if (!a || a.Internal === true) continue;
     const name = a.Name;
     if (typeof name !== 'string' || name.startsWith('internal.metrics.')) continue;
-    const info: AccumulableInfo = { id: num(a.ID), name, value: a.Value === undefined ? '' : String(a.Value) };
+    const info: AccumulableInfo = {
+      id: num(a.ID),
+      name,
+      value: a.Value === undefined ? '' : String(a.Value),
+    };
     if (a.Update !== undefined) info.update = String(a.Update);
     out.push(info);
   }
@@ -240,7 +254,9 @@ function readTaskMetrics(tm: Json, out: Float64Array): void {
     const push = sr['Shuffle Push Read Metrics'] ?? sr['Push Based Shuffle'];
     if (push) {
       out[M.corruptMergedBlockChunks] = num(push['Corrupt Merged Block Chunks']);
-      out[M.mergedFetchFallbackCount] = num(push['Merged Fallback Count'] ?? push['Merged Fetch Fallback Count']);
+      out[M.mergedFetchFallbackCount] = num(
+        push['Merged Fallback Count'] ?? push['Merged Fetch Fallback Count'],
+      );
       out[M.remoteMergedBlocksFetched] = num(push['Merged Remote Blocks Fetched']);
       out[M.localMergedBlocksFetched] = num(push['Merged Local Blocks Fetched']);
       out[M.remoteMergedChunksFetched] = num(push['Merged Remote Chunks Fetched']);
@@ -315,32 +331,43 @@ export class EventReplayer {
   }
 
   private warn(pos: ReplayPosition, code: string, message: string): void {
-    if (this.warnings.length < 1000) this.warnings.push({ source: pos.source, line: pos.line, code, message });
+    if (this.warnings.length < 1000)
+      this.warnings.push({ source: pos.source, line: pos.line, code, message });
   }
 
   /** Apply one parsed event. `name` is the event's short name (after the last `.`). */
   event(name: string, e: Json, pos: ReplayPosition): void {
     switch (name) {
       case 'SparkListenerTaskEnd':
-        return this.onTaskEnd(e);
+        this.onTaskEnd(e);
+        return;
       case 'SparkListenerTaskStart':
-        return this.onTaskStart(e);
+        this.onTaskStart(e);
+        return;
       case 'SparkListenerStageSubmitted':
-        return this.onStageSubmitted(e);
+        this.onStageSubmitted(e);
+        return;
       case 'SparkListenerStageCompleted':
-        return this.onStageCompleted(e);
+        this.onStageCompleted(e);
+        return;
       case 'SparkListenerJobStart':
-        return this.onJobStart(e);
+        this.onJobStart(e);
+        return;
       case 'SparkListenerJobEnd':
-        return this.onJobEnd(e);
+        this.onJobEnd(e);
+        return;
       case 'SparkListenerExecutorAdded':
-        return this.onExecutorAdded(e);
+        this.onExecutorAdded(e);
+        return;
       case 'SparkListenerExecutorRemoved':
-        return this.onExecutorRemoved(e);
+        this.onExecutorRemoved(e);
+        return;
       case 'SparkListenerBlockManagerAdded':
-        return this.onBlockManagerAdded(e);
+        this.onBlockManagerAdded(e);
+        return;
       case 'SparkListenerStageExecutorMetrics':
-        return this.onStageExecutorMetrics(e);
+        this.onStageExecutorMetrics(e);
+        return;
       case 'SparkListenerLogStart':
         this.sparkVersion = String(e['Spark Version'] ?? '');
         return;
@@ -349,35 +376,47 @@ export class EventReplayer {
         if (e['SparkContext Id'] !== undefined) this.sparkContextId = String(e['SparkContext Id']);
         return;
       case 'SparkListenerApplicationStart':
-        return this.onApplicationStart(e, pos);
+        this.onApplicationStart(e, pos);
+        return;
       case 'SparkListenerApplicationEnd':
-        return this.onApplicationEnd(e);
+        this.onApplicationEnd(e);
+        return;
       case 'SparkListenerEnvironmentUpdate':
-        return this.onEnvironmentUpdate(e);
+        this.onEnvironmentUpdate(e);
+        return;
       case 'SparkListenerResourceProfileAdded':
-        return this.onResourceProfileAdded(e);
+        this.onResourceProfileAdded(e);
+        return;
       case 'SparkListenerExecutorBlacklisted':
       case 'SparkListenerExecutorExcluded':
-        return this.setExcluded(String(e['executorId']), true);
+        this.setExcluded(String(e.executorId), true);
+        return;
       case 'SparkListenerExecutorUnblacklisted':
       case 'SparkListenerExecutorUnexcluded':
-        return this.setExcluded(String(e['executorId']), false);
+        this.setExcluded(String(e.executorId), false);
+        return;
       case 'SparkListenerNodeBlacklisted':
       case 'SparkListenerNodeExcluded':
-        return this.setNodeExcluded(String(e['hostId']), true);
+        this.setNodeExcluded(String(e.hostId), true);
+        return;
       case 'SparkListenerNodeUnblacklisted':
       case 'SparkListenerNodeUnexcluded':
-        return this.setNodeExcluded(String(e['hostId']), false);
+        this.setNodeExcluded(String(e.hostId), false);
+        return;
       case 'SparkListenerExecutorBlacklistedForStage':
       case 'SparkListenerExecutorExcludedForStage':
-        return this.excludeForStage([String(e['executorId'])], num(e['stageId']), num(e['stageAttemptId']));
+        this.excludeForStage([String(e.executorId)], num(e.stageId), num(e.stageAttemptId));
+        return;
       case 'SparkListenerNodeBlacklistedForStage':
       case 'SparkListenerNodeExcludedForStage':
-        return this.excludeNodeForStage(String(e['hostId']), num(e['stageId']), num(e['stageAttemptId']));
+        this.excludeNodeForStage(String(e.hostId), num(e.stageId), num(e.stageAttemptId));
+        return;
       case 'SparkListenerSQLExecutionStart':
-        return this.onSqlStart(e);
+        this.onSqlStart(e);
+        return;
       case 'SparkListenerSQLExecutionEnd':
-        return this.onSqlEnd(e);
+        this.onSqlEnd(e);
+        return;
       default:
         return;
     }
@@ -387,7 +426,11 @@ export class EventReplayer {
     this.sawSparkEvent = true;
     const id = e['App ID'];
     if (typeof id !== 'string' || !id) {
-      this.warn(pos, 'missing-app-id', 'SparkListenerApplicationStart has no "App ID"; the file name is used instead.');
+      this.warn(
+        pos,
+        'missing-app-id',
+        'SparkListenerApplicationStart has no "App ID"; the file name is used instead.',
+      );
     } else {
       this.appId = id;
     }
@@ -408,7 +451,8 @@ export class EventReplayer {
       endTimeEpoch: -1,
       lastUpdatedEpoch: time,
     };
-    if (attemptId !== undefined && attemptId !== null) this.attempt = { attemptId: String(attemptId), ...this.attempt };
+    if (attemptId !== undefined && attemptId !== null)
+      this.attempt = { attemptId: String(attemptId), ...this.attempt };
     const logs = e['Driver Logs'];
     if (logs) {
       const driver = this.liveExecutors.get('driver');
@@ -455,7 +499,8 @@ export class EventReplayer {
       resourceProfiles: [],
     };
     const cpus = spark?.['spark.task.cpus'];
-    if (cpus !== undefined && Number.isFinite(Number(cpus))) this.defaultCpusPerTask = Math.trunc(Number(cpus));
+    if (cpus !== undefined && Number.isFinite(Number(cpus)))
+      this.defaultCpusPerTask = Math.trunc(Number(cpus));
   }
 
   private onResourceProfileAdded(e: Json): void {
@@ -545,7 +590,10 @@ export class EventReplayer {
     exec.data.attributes = { ...(info.Attributes ?? {}) };
     const resources: Record<string, ResourceInformation> = {};
     for (const [k, v] of Object.entries((info.Resources ?? {}) as Record<string, Json>)) {
-      resources[k] = { name: String(v.name ?? k), addresses: Array.isArray(v.addresses) ? v.addresses.map(String) : [] };
+      resources[k] = {
+        name: String(v.name ?? k),
+        addresses: Array.isArray(v.addresses) ? v.addresses.map(String) : [],
+      };
     }
     exec.data.resources = resources;
     exec.data.resourceProfileId = rpId;
@@ -613,7 +661,8 @@ export class EventReplayer {
     const ids: string[] = [];
     for (const exec of this.liveExecutors.values()) if (exec.host === host) ids.push(exec.data.id);
     this.excludeForStage(ids, stageId, attemptId);
-    for (const exec of this.liveExecutors.values()) if (exec.host === host) exec.excludedInStages.add(stageId);
+    for (const exec of this.liveExecutors.values())
+      if (exec.host === host) exec.excludedInStages.add(stageId);
   }
 
   private getOrCreateStage(info: Json): LiveStage {
@@ -643,7 +692,13 @@ export class EventReplayer {
         activeTasksPerExecutor: new Map(),
         peak: undefined,
         excludedExecutors: new Set(),
-        speculation: { numTasks: 0, numActiveTasks: 0, numCompletedTasks: 0, numFailedTasks: 0, numKilledTasks: 0 },
+        speculation: {
+          numTasks: 0,
+          numActiveTasks: 0,
+          numCompletedTasks: 0,
+          numFailedTasks: 0,
+          numKilledTasks: 0,
+        },
         dist: null,
         finalDist: undefined,
         live: true,
@@ -706,7 +761,8 @@ export class EventReplayer {
       numFailedStages: 0,
       killedTasksSummary: {},
     };
-    if (props['spark.job.description'] !== undefined) data.description = String(props['spark.job.description']);
+    if (props['spark.job.description'] !== undefined)
+      data.description = String(props['spark.job.description']);
     if (time > 0) data.submissionTime = formatSparkDate(time);
     if (props['spark.jobGroup.id'] !== undefined) data.jobGroup = String(props['spark.jobGroup.id']);
     const sqlId = props['spark.sql.execution.id'];
@@ -753,7 +809,8 @@ export class EventReplayer {
     const time = num(e['Completion Time']);
     if (time > 0) job.data.completionTime = formatSparkDate(time);
     const sqlId = this.jobToSql.get(jobId);
-    if (sqlId !== undefined) this.sql.get(sqlId)?.jobs.set(jobId, status === 'SUCCEEDED' ? 'success' : 'failed');
+    if (sqlId !== undefined)
+      this.sql.get(sqlId)?.jobs.set(jobId, status === 'SUCCEEDED' ? 'success' : 'failed');
   }
 
   private onStageSubmitted(e: Json): void {
@@ -800,7 +857,8 @@ export class EventReplayer {
       } else job.data.numFailedStages += 1;
       job.data.numActiveStages -= 1;
     }
-    for (const id of stage.excludedExecutors) this.liveExecutors.get(id)?.excludedInStages.delete(stage.stageId);
+    for (const id of stage.excludedExecutors)
+      this.liveExecutors.get(id)?.excludedInStages.delete(stage.stageId);
     if (stage.activeTasks === 0) this.retireStage(key, stage);
   }
 
@@ -927,7 +985,13 @@ export class EventReplayer {
     }
   }
 
-  private addToDistributions(stage: LiveStage, ti: Json, m: Float64Array, launch: number, duration: number): void {
+  private addToDistributions(
+    stage: LiveStage,
+    ti: Json,
+    m: Float64Array,
+    launch: number,
+    duration: number,
+  ): void {
     let dist = stage.dist;
     if (dist === null) {
       dist = [];
@@ -1048,7 +1112,8 @@ export class EventReplayer {
     const stageId = num(e['Stage ID']);
     if (f.stageIds.length < MAX_FAILURE_IDS && !f.stageIds.includes(stageId)) f.stageIds.push(stageId);
     const execId = String(e['Task Info']?.['Executor ID'] ?? '');
-    if (execId && f.executorIds.length < MAX_FAILURE_IDS && !f.executorIds.includes(execId)) f.executorIds.push(execId);
+    if (execId && f.executorIds.length < MAX_FAILURE_IDS && !f.executorIds.includes(execId))
+      f.executorIds.push(execId);
     if (message && f.sampleMessages.length < MAX_SAMPLE_MESSAGES && !f.sampleMessages.includes(message)) {
       f.sampleMessages.push(message.length > 2000 ? `${message.slice(0, 2000)}…` : message);
     }
@@ -1068,7 +1133,8 @@ export class EventReplayer {
       successJobIds: [],
       failedJobIds: [],
     };
-    if (e.rootExecutionId !== undefined && e.rootExecutionId !== null) data.rootExecutionId = num(e.rootExecutionId);
+    if (e.rootExecutionId !== undefined && e.rootExecutionId !== null)
+      data.rootExecutionId = num(e.rootExecutionId);
     this.sql.set(id, { data, jobs: new Map() });
     (this.sql.get(id) as LiveSql & { start: number }).start = time;
   }
@@ -1123,6 +1189,7 @@ export class EventReplayer {
       warnings: this.warnings,
     };
     if (attempt.attemptId !== undefined) model.attemptId = attempt.attemptId;
+    if (this.sparkContextId !== undefined) model.sparkContextId = this.sparkContextId;
     return model;
   }
 
@@ -1296,7 +1363,10 @@ function bump(map: Map<string, number>, key: string): void {
 }
 
 /** Pick values at History Server quantiles from the stored quantile set (exact when the quantile is kept). */
-export function selectQuantiles(dist: TaskMetricDistributions, qs: readonly number[]): TaskMetricDistributions {
+export function selectQuantiles(
+  dist: TaskMetricDistributions,
+  qs: readonly number[],
+): TaskMetricDistributions {
   const idx = qs.map((q) => {
     const i = dist.quantiles.indexOf(q);
     if (i >= 0) return i;

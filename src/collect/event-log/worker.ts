@@ -24,7 +24,10 @@ parentPort?.on('message', async (msg: { index: number; unit: SerializedUnit }) =
       ok: false,
       error: {
         code: err instanceof SparkpilotError ? err.code : 'SPARKPILOT_EVENTLOG_UNREADABLE',
-        message: err instanceof SparkpilotError ? message : `[sparkpilot] [event-log] ${loc.file}: could not be parsed: ${message}. Please report this with the file.`,
+        message:
+          err instanceof SparkpilotError
+            ? message
+            : `[sparkpilot] [event-log] ${loc.file}: could not be parsed: ${message}. Please report this with the file.`,
         detail: message,
         file: loc.file,
         ...(loc.line !== undefined ? { line: loc.line } : {}),

@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { sharedData } from '../helpers/data.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const require = createRequire(import.meta.url);
+
+describe('the built package', () => {
+  it('loads through import and require, with one shared registry and brand-based instanceof', async () => {
+    const esm = await import(`${root}dist/index.js`);
+    const cjs = require(`${root}dist/index.cjs`);
+    expect(typeof esm.eventLogCollector).toBe('function');
+    expect(typeof cjs.eventLogCollector).toBe('function');
+    expect(esm.listFactories('collector')).toEqual(['event-log']);
+    expect(cjs.listFactories('collector')).toEqual(['event-log']);
+    const fromCjs = new cjs.EventLogError('SPARKPILOT_EVENTLOG_CORRUPT', { file: 'x' }, 'bad');
+    expect(fromCjs).toBeInstanceOf(esm.SparkpilotError);
+    expect(fromCjs).toBeInstanceOf(esm.EventLogError);
+    expect(fromCjs).not.toBeInstanceOf(esm.ConfigError);
+    const testingEsm = await import(`${root}dist/testing.js`);
+    const testingCjs = require(`${root}dist/testing.cjs`);
+    expect(typeof testingEsm.describeCollectorConformance).toBe('function');
+    expect(typeof testingCjs.modelInvariantViolations).toBe('function');
+  });
+
+  it('parses on worker threads with the same result as in-process', async () => {
+    const esm = await import(`${root}dist/index.js`);
+    const parallel = await esm.eventLogCollector({ workers: 2 }).collect(sharedData('spark-events'));
+    const serial = await esm.eventLogCollector({ workers: 1 }).collect(sharedData('spark-events'));
+    expect(parallel.applications.length).toBe(18);
+    expect(JSON.stringify(parallel.applications)).toBe(JSON.stringify(serial.applications));
+  });
+});
+
+describe('sparkpilot inspect', () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [`${root}dist/cli.js`, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
+
+  it('prints one JSON document in the History Server shapes', () => {
+    const r = cli(
+      'inspect',
+      '--json',
+      sharedData('spark-events/local-1422981780767'),
+      sharedData('spark-events-broken/last-attempt-incomplete'),
+    );
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(
+      doc.applications.map((a: { appId: string; attemptId?: string }) => [a.appId, a.attemptId]),
+    ).toEqual([
+      ['application_1656321732247_0006', '1'],
+      ['application_1656321732247_0006', '2'],
+      ['local-1422981780767', undefined],
+    ]);
+    const local = doc.applications[2];
+    expect(local).not.toHaveProperty('attemptId');
+    expect(local.application.attempts[0].duration).toBe(9011);
+    expect(local.jobs.map((j: { jobId: number; status: string }) => `${j.jobId}:${j.status}`)).toEqual([
+      '2:SUCCEEDED',
+      '1:FAILED',
+      '0:SUCCEEDED',
+    ]);
+    expect(local.executors.map((e: { id: string }) => e.id)).toEqual(['driver']);
+    expect(local.environment.sparkProperties.length).toBeGreaterThan(0);
+    const incomplete = doc.applications[1];
+    expect(incomplete.application.attempts[0].completed).toBe(false);
+    expect(doc.warnings.some((w: { code: string }) => w.code === 'incomplete')).toBe(true);
+  });
+
+  it('prints a readable summary and exits 1 when a path cannot be read at all', () => {
+    const r = cli('inspect', sharedData('spark-events/local-1430917381534'), '/no/such/log');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('local-1430917381534');
+    expect(r.stdout).toMatch(/tasks 110/);
+    expect(r.stderr).toContain('/no/such/log: no such file or directory');
+  });
+
+  it('names a non-Spark file given explicitly', () => {
+    const r = cli('inspect', sharedData('MANIFEST.md'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/MANIFEST\.md: not a Spark event log/);
+  });
+});
