@@ -22,6 +22,7 @@ export {
   decodeStream,
   readZip,
   type ZipEntry,
+  type ZstdBackend,
 } from './collect/event-log/codecs.js';
 export {
   type EventLogCollectorOptions,
@@ -29,7 +30,6 @@ export {
   eventLogCollector,
   eventLogCollectorOptionsSchema,
 } from './collect/event-log/collector.js';
-export { DEFAULT_QUANTILES, STAGE_QUANTILES, selectQuantiles } from './collect/event-log/replay.js';
 export {
   configEnvironmentVariables,
   configSchema,
@@ -52,6 +52,7 @@ export * from './model/index.js';
 export {
   type AdapterFactories,
   type AnalyzerFactories,
+  type AnyFactory,
   type CollectorFactories,
   createFromRegistry,
   defineFactory,
@@ -61,7 +62,10 @@ export {
   type FactoryKinds,
   type FactoryOptions,
   getFactory,
+  type InstanceFor,
+  type KnownName,
   listFactories,
+  type OptionsFor,
   type RecommenderFactories,
   registerFactory,
   unregisterFactory,

@@ -44,7 +44,8 @@ export interface Factory<Input, Instance> {
 /** The options a factory accepts. */
 export type FactoryOptions<F> = F extends Factory<infer I, unknown> ? I : never;
 /** What a factory builds. */
-export type FactoryInstance<F> = F extends Factory<unknown, infer T> ? T : never;
+// biome-ignore lint/suspicious/noExplicitAny: options are contravariant; any matches every factory
+export type FactoryInstance<F> = F extends Factory<any, infer T> ? T : never;
 
 /**
  * Define a factory from a name, an options schema and a builder that receives the parsed, frozen options.
@@ -98,8 +99,9 @@ export interface FactoryKinds {
 /** A kind of extension point. */
 export type FactoryKind = keyof FactoryKinds;
 
+/** A factory of any options and instance type, as the registry stores them. */
 // biome-ignore lint/suspicious/noExplicitAny: factories of any options and instance type live in one map
-type AnyFactory = Factory<any, unknown>;
+export type AnyFactory = Factory<any, unknown>;
 
 const REGISTRY_KEY = Symbol.for('sparkpilot.registry');
 const KINDS: readonly FactoryKind[] = ['collector', 'analyzer', 'recommender', 'adapter'];
@@ -156,10 +158,13 @@ export function listFactories(kind: FactoryKind): string[] {
   return [...kindMap(kind).keys()].sort();
 }
 
-type KnownName<K extends FactoryKind> = Extract<keyof FactoryKinds[K], string>;
-type OptionsFor<K extends FactoryKind, N extends string> =
+/** The names of a kind known to the type checker (built-ins and declaration-merged ones). */
+export type KnownName<K extends FactoryKind> = Extract<keyof FactoryKinds[K], string>;
+/** The options of the factory registered under a known name. */
+export type OptionsFor<K extends FactoryKind, N extends string> =
   N extends KnownName<K> ? FactoryOptions<FactoryKinds[K][N]> : unknown;
-type InstanceFor<K extends FactoryKind, N extends string> =
+/** What the factory registered under a known name builds. */
+export type InstanceFor<K extends FactoryKind, N extends string> =
   N extends KnownName<K> ? FactoryInstance<FactoryKinds[K][N]> : unknown;
 
 /** Look up a registered factory; throws a {@link RegistryError} listing the known names when missing. */

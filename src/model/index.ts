@@ -5,5 +5,6 @@ export * from './executor.js';
 export * from './failures.js';
 export * from './job.js';
 export * from './metrics.js';
+export * from './quantiles.js';
 export * from './sql.js';
 export * from './stage.js';

@@ -3,7 +3,7 @@
  * of sparkpilot as Spark's golden files ask of the History Server.
  */
 import type { ApplicationAttemptModel, ApplicationInfo, StageData } from '../../src/index.js';
-import { DEFAULT_QUANTILES, selectQuantiles } from '../../src/index.js';
+import { DEFAULT_QUANTILES, executorMetricsDistributions, selectQuantiles } from '../../src/index.js';
 
 export class NotReproduced extends Error {}
 
@@ -31,6 +31,7 @@ function stageOut(s: StageData, details: boolean, withSummaries: boolean): Recor
   const { taskMetricsDistributions, executorSummary, ...rest } = s;
   const out: Record<string, unknown> = { ...rest };
   if (details) out.executorSummary = executorSummary;
+  if (withSummaries) out.executorMetricsDistributions = executorMetricsDistributions(s);
   if (withSummaries && taskMetricsDistributions)
     out.taskMetricsDistributions = selectQuantiles(taskMetricsDistributions, [0, 0.25, 0.5, 0.75, 1]);
   return out;
@@ -44,10 +45,29 @@ export function rest(models: ApplicationAttemptModel[], url: string): unknown {
   if (parts[0] !== 'applications') throw new NotReproduced(url);
   const byId = appsById(models);
   if (parts.length === 1) {
-    if ([...q.keys()].length) throw new NotReproduced(url);
-    return [...byId.values()]
+    // ApplicationListResource: status, minDate/maxDate (start), minEndDate/maxEndDate, limit.
+    const date = (k: string, d: number) => (q.has(k) ? Date.parse(q.get(k)!.replace(/GMT$/, 'Z')) : d);
+    const [minDate, maxDate] = [date('minDate', 0), date('maxDate', Number.MAX_SAFE_INTEGER)];
+    const [minEnd, maxEnd] = [date('minEndDate', 0), date('maxEndDate', Number.MAX_SAFE_INTEGER)];
+    const statuses = q.getAll('status');
+    const completedOk = statuses.length === 0 || statuses.includes('completed');
+    const runningOk = statuses.length === 0 || statuses.includes('running');
+    const list = [...byId.values()]
       .map(applicationInfo)
-      .sort((a, b) => b.attempts[0]!.endTimeEpoch - a.attempts[0]!.endTimeEpoch);
+      .sort((a, b) => b.attempts[0]!.endTimeEpoch - a.attempts[0]!.endTimeEpoch)
+      .filter((app) => {
+        const running = !app.attempts[0]!.completed;
+        return (
+          ((!running && completedOk) || (running && runningOk)) &&
+          app.attempts.some(
+            (a) =>
+              a.startTimeEpoch >= minDate &&
+              a.startTimeEpoch <= maxDate &&
+              ((running && maxEnd > Date.now()) || (!running && a.endTimeEpoch >= minEnd && a.endTimeEpoch <= maxEnd)),
+          )
+        );
+      });
+    return q.has('limit') ? list.slice(0, Number(q.get('limit'))) : list;
   }
   const attempts = byId.get(parts[1]!);
   if (!attempts) throw new Error(`unknown app: ${parts[1]}`);
@@ -76,7 +96,7 @@ export function rest(models: ApplicationAttemptModel[], url: string): unknown {
     case 'stages': {
       const details = q.get('details') === 'true';
       const withSummaries = q.get('withSummaries') === 'true';
-      if (q.has('taskStatus') || rest.includes('taskList')) throw new NotReproduced(url);
+      if (rest.includes('taskList')) throw new NotReproduced(url);
       if (rest.length === 1) {
         const statuses = q.getAll('status').map((s) => s.toUpperCase());
         return model.stages

@@ -21,8 +21,6 @@ function expectations(): { file: string; url: string }[] {
 const NOT_REPRODUCED_FIELDS = new Set([
   // Per-task lists: sparkpilot keeps aggregates and sketches, never one record per task.
   'tasks',
-  // Distributions over executors of a stage: not kept.
-  'executorMetricsDistributions',
   // Blanked by Spark when it regenerates the golden files.
   'lastUpdated',
   'lastUpdatedEpoch',

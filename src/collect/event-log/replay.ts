@@ -17,6 +17,7 @@ import type { ExecutorSummary, ResourceInformation } from '../../model/executor.
 import type { FailureSummary } from '../../model/failures.js';
 import type { JobData, JobExecutionStatus } from '../../model/job.js';
 import { EXECUTOR_METRIC_NAMES, type ExecutorMetrics } from '../../model/metrics.js';
+import { STAGE_QUANTILES } from '../../model/quantiles.js';
 import type { SqlExecution } from '../../model/sql.js';
 import type {
   AccumulableInfo,
@@ -29,11 +30,6 @@ import { QuantileSketch } from './quantiles.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: events are parsed JSON
 type Json = any;
-
-/** The quantiles kept for every completed stage: the History Server's defaults plus tails. */
-export const STAGE_QUANTILES: readonly number[] = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1];
-/** The History Server's default `taskSummary` quantiles. */
-export const DEFAULT_QUANTILES: readonly number[] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 // Indexes into a stage's metric accumulator (v1.TaskMetrics, flattened).
 const M = {
@@ -1360,30 +1356,4 @@ function killReason(r: Json): string {
 
 function bump(map: Map<string, number>, key: string): void {
   map.set(key, (map.get(key) ?? 0) + 1);
-}
-
-/** Pick values at History Server quantiles from the stored quantile set (exact when the quantile is kept). */
-export function selectQuantiles(
-  dist: TaskMetricDistributions,
-  qs: readonly number[],
-): TaskMetricDistributions {
-  const idx = qs.map((q) => {
-    const i = dist.quantiles.indexOf(q);
-    if (i >= 0) return i;
-    let best = 0;
-    for (let j = 1; j < dist.quantiles.length; j++) {
-      if (Math.abs(dist.quantiles[j]! - q) < Math.abs(dist.quantiles[best]! - q)) best = j;
-    }
-    return best;
-  });
-  const pick = (v: unknown): unknown => {
-    if (Array.isArray(v)) return idx.map((i) => v[i]);
-    if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, pick(x)]));
-    }
-    return v;
-  };
-  const out = pick(dist) as TaskMetricDistributions;
-  out.quantiles = [...qs];
-  return out;
 }
