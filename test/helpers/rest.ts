@@ -63,7 +63,8 @@ export function rest(models: ApplicationAttemptModel[], url: string): unknown {
             (a) =>
               a.startTimeEpoch >= minDate &&
               a.startTimeEpoch <= maxDate &&
-              ((running && maxEnd > Date.now()) || (!running && a.endTimeEpoch >= minEnd && a.endTimeEpoch <= maxEnd)),
+              ((running && maxEnd > Date.now()) ||
+                (!running && a.endTimeEpoch >= minEnd && a.endTimeEpoch <= maxEnd)),
           )
         );
       });

@@ -10,6 +10,7 @@ import type { LogUnit } from './discover.js';
 import { KNOWN_SKIPPED_EVENTS, MODELLED_EVENTS, shortEventName } from './events.js';
 import { mayHoldUnsafeInteger, parseLossless } from './json.js';
 import { EventReplayer } from './replay.js';
+import { newTaskRecord, scanTaskLine } from './task-record.js';
 
 /** Options of {@link parseLogUnit}. */
 export interface ParseOptions {
@@ -32,6 +33,7 @@ enum Kind {
   TaskEnd = 1,
   Skipped = 2,
   Unknown = 3,
+  TaskStart = 4,
 }
 
 const kindCache = new Map<string, { kind: Kind; short: string }>();
@@ -42,11 +44,13 @@ function classify(name: string): { kind: Kind; short: string } {
     const kind =
       short === 'SparkListenerTaskEnd'
         ? Kind.TaskEnd
-        : MODELLED_EVENTS.has(short)
-          ? Kind.Modelled
-          : KNOWN_SKIPPED_EVENTS.has(short)
-            ? Kind.Skipped
-            : Kind.Unknown;
+        : short === 'SparkListenerTaskStart'
+          ? Kind.TaskStart
+          : MODELLED_EVENTS.has(short)
+            ? Kind.Modelled
+            : KNOWN_SKIPPED_EVENTS.has(short)
+              ? Kind.Skipped
+              : Kind.Unknown;
     k = { kind, short };
     if (kindCache.size < 10_000) kindCache.set(name, k);
   }
@@ -86,6 +90,7 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
   const stats: CollectionStats = { events: 0, unknownEvents: {}, malformedLines: 0, bytes: 0, tasks: 0 };
   const warnings: CollectionWarning[] = [];
   const replayer = new EventReplayer({ exactQuantileValues: options.exactQuantileValues }, stats, warnings);
+  const record = newTaskRecord();
   const signal = options.signal;
   let sparkLines = 0;
   let nonEmptyLines = 0;
@@ -138,6 +143,16 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
         }
         return;
       }
+      if ((kind === Kind.TaskEnd || kind === Kind.TaskStart) && (!last || buf[end - 1] === 125)) {
+        // The hot path: read the task's fields from the bytes, no JSON objects.
+        if (scanTaskLine(buf, start, end, kind === Kind.TaskEnd, record)) {
+          sparkLines++;
+          stats.events++;
+          if (kind === Kind.TaskEnd) replayer.taskEnd(record);
+          else replayer.taskStart(record);
+          return;
+        }
+      }
       text = kind === Kind.TaskEnd ? taskEndText(buf, start, end) : buf.toString('utf8', start, end);
     } else {
       text = buf.toString('utf8', start, end);
@@ -145,7 +160,10 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
       short = '';
     }
     try {
-      parsed = kind !== Kind.TaskEnd && mayHoldUnsafeInteger(text) ? parseLossless(text) : JSON.parse(text);
+      parsed =
+        kind !== Kind.TaskEnd && kind !== Kind.TaskStart && mayHoldUnsafeInteger(text)
+          ? parseLossless(text)
+          : JSON.parse(text);
     } catch {
       if (last) {
         warn(

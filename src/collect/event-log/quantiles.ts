@@ -1,87 +1,128 @@
 /**
- * Bounded quantile estimation for per-stage task metrics.
+ * Bounded quantile estimation for the task metrics of one stage attempt.
  *
- * Values are kept exactly up to a capacity; past it they move into a DDSketch (relative accuracy 1%), so
- * memory per stage and metric is bounded whatever the number of tasks. Quantiles follow the History
- * Server's definition: the value at sorted index `min(floor(q * count), count - 1)`.
+ * Each successful task adds one row of metric values. Rows are kept exactly up to a capacity; past it every
+ * metric moves into a DDSketch (relative accuracy 1%), so memory per stage is bounded whatever the number of
+ * tasks. Quantiles follow the History Server's definition: the value at sorted index
+ * `min(floor(q * count), count - 1)`.
  * @module
  */
 
 const GAMMA = (1 + 0.01) / (1 - 0.01);
 const LOG_GAMMA = Math.log(GAMMA);
 
-/** A quantile estimator for one metric of one stage attempt. */
-export class QuantileSketch {
-  private exact: Float64Array | null;
-  private n = 0;
-  private buckets: Map<number, number> | null = null;
+/** A DDSketch of non-negative values with 1% relative accuracy. */
+class DDSketch {
+  private readonly buckets = new Map<number, number>();
   private zeros = 0;
 
-  constructor(private readonly capacity: number) {
-    this.exact = new Float64Array(Math.min(capacity, 64));
-  }
-
-  /** Number of values added. */
-  get count(): number {
-    return this.n;
-  }
-
-  /** Whether the quantiles returned are exact. */
-  get isExact(): boolean {
-    return this.buckets === null;
-  }
-
-  /** Add one value (non-negative metrics; negatives are clamped to 0). */
-  add(value: number): void {
-    const v = Math.max(value, 0);
-    if (this.exact !== null) {
-      if (this.n < this.exact.length) {
-        this.exact[this.n++] = v;
-        return;
-      }
-      if (this.exact.length < this.capacity) {
-        const grown = new Float64Array(Math.min(this.capacity, this.exact.length * 2));
-        grown.set(this.exact);
-        this.exact = grown;
-        this.exact[this.n++] = v;
-        return;
-      }
-      // Capacity reached: move to the sketch.
-      this.buckets = new Map();
-      for (let i = 0; i < this.n; i++) this.addToSketch(this.exact[i]!);
-      this.exact = null;
-    }
-    this.addToSketch(v);
-    this.n++;
-  }
-
-  private addToSketch(v: number): void {
+  add(v: number): void {
     if (v <= 0) {
       this.zeros++;
       return;
     }
     const k = Math.ceil(Math.log(v) / LOG_GAMMA);
-    const b = this.buckets!;
-    b.set(k, (b.get(k) ?? 0) + 1);
+    this.buckets.set(k, (this.buckets.get(k) ?? 0) + 1);
   }
 
-  /** The values at the given quantiles (0..1), `NaN`-free; an empty sketch gives an empty array. */
-  quantiles(qs: readonly number[]): number[] {
-    if (this.n === 0) return [];
-    const ranks = qs.map((q) => Math.min(Math.floor(q * this.n), this.n - 1));
-    if (this.exact !== null) {
-      const sorted = this.exact.slice(0, this.n).sort();
-      return ranks.map((r) => sorted[r]!);
+  valueAtRank(rank: number, keys: number[]): number {
+    if (rank < this.zeros) return 0;
+    let seen = this.zeros;
+    for (const k of keys) {
+      seen += this.buckets.get(k)!;
+      if (seen > rank) return Math.round((2 * GAMMA ** k) / (GAMMA + 1));
     }
-    const keys = [...this.buckets!.keys()].sort((a, b) => a - b);
-    return ranks.map((rank) => {
-      if (rank < this.zeros) return 0;
-      let seen = this.zeros;
-      for (const k of keys) {
-        seen += this.buckets!.get(k)!;
-        if (seen > rank) return Math.round((2 * GAMMA ** k) / (GAMMA + 1));
+    return Math.round(GAMMA ** keys[keys.length - 1]!);
+  }
+
+  sortedKeys(): number[] {
+    return [...this.buckets.keys()].sort((a, b) => a - b);
+  }
+}
+
+/** Quantiles of a fixed number of metrics over the rows (tasks) added. */
+export class StageDistributions {
+  private rows: Float64Array;
+  private n = 0;
+  private sketches: DDSketch[] | null = null;
+  private readonly min: Float64Array;
+  private readonly max: Float64Array;
+
+  /**
+   * @param width - metrics per row
+   * @param capacity - rows kept exactly before switching to sketches
+   */
+  constructor(
+    private readonly width: number,
+    private readonly capacity: number,
+  ) {
+    this.rows = new Float64Array(width * Math.min(capacity, 32));
+    this.min = new Float64Array(width).fill(Number.POSITIVE_INFINITY);
+    this.max = new Float64Array(width).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Rows added. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** Whether quantiles are exact (no more rows than the capacity were added). */
+  get isExact(): boolean {
+    return this.sketches === null;
+  }
+
+  /** Add one row (`width` values; negatives are read as 0). */
+  add(values: Float64Array): void {
+    const w = this.width;
+    const min = this.min;
+    const max = this.max;
+    for (let i = 0; i < w; i++) {
+      const v = values[i]!;
+      if (v < min[i]!) min[i] = v;
+      if (v > max[i]!) max[i] = v;
+    }
+    if (this.sketches === null) {
+      if (this.n < this.capacity) {
+        let rows = this.rows;
+        if ((this.n + 1) * w > rows.length) {
+          rows = new Float64Array(Math.min(this.capacity, this.n * 2) * w);
+          rows.set(this.rows);
+          this.rows = rows;
+        }
+        rows.set(values.subarray(0, w), this.n * w);
+        this.n++;
+        return;
       }
-      return Math.round(GAMMA ** keys[keys.length - 1]!);
-    });
+      const sketches: DDSketch[] = [];
+      for (let i = 0; i < w; i++) sketches.push(new DDSketch());
+      for (let r = 0; r < this.n; r++) for (let i = 0; i < w; i++) sketches[i]!.add(this.rows[r * w + i]!);
+      this.sketches = sketches;
+      this.rows = new Float64Array(0);
+    }
+    const s = this.sketches;
+    for (let i = 0; i < w; i++) s[i]!.add(values[i]!);
+    this.n++;
+  }
+
+  /** The values of metric `metric` at the quantiles `qs` (0..1); empty when no row was added. */
+  quantiles(metric: number, qs: readonly number[]): number[] {
+    const n = this.n;
+    if (n === 0) return [];
+    const lo = Math.max(0, this.min[metric]!);
+    if (lo === Math.max(0, this.max[metric]!)) return qs.map(() => lo);
+    const ranks = qs.map((q) => Math.min(Math.floor(q * n), n - 1));
+    if (this.sketches === null) {
+      const col = new Float64Array(n);
+      const w = this.width;
+      for (let r = 0; r < n; r++) {
+        const v = this.rows[r * w + metric]!;
+        col[r] = v > 0 ? v : 0;
+      }
+      col.sort();
+      return ranks.map((r) => col[r]!);
+    }
+    const sketch = this.sketches[metric]!;
+    const keys = sketch.sortedKeys();
+    return ranks.map((r) => sketch.valueAtRank(r, keys));
   }
 }

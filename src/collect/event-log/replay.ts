@@ -26,49 +26,23 @@ import type {
   StageStatus,
   TaskMetricDistributions,
 } from '../../model/stage.js';
-import { QuantileSketch } from './quantiles.js';
+import { StageDistributions } from './quantiles.js';
+import {
+  N_EXECUTOR_METRICS,
+  N_TASK_METRICS,
+  newTaskRecord,
+  readExecutorMetrics,
+  T,
+  type TaskRecord,
+  taskRecordFromJson,
+} from './task-record.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: events are parsed JSON
 type Json = any;
 
-// Indexes into a stage's metric accumulator (v1.TaskMetrics, flattened).
-const M = {
-  executorDeserializeTime: 0,
-  executorDeserializeCpuTime: 1,
-  executorRunTime: 2,
-  executorCpuTime: 3,
-  resultSize: 4,
-  jvmGcTime: 5,
-  resultSerializationTime: 6,
-  memoryBytesSpilled: 7,
-  diskBytesSpilled: 8,
-  peakExecutionMemory: 9,
-  inputBytes: 10,
-  inputRecords: 11,
-  outputBytes: 12,
-  outputRecords: 13,
-  remoteBlocksFetched: 14,
-  localBlocksFetched: 15,
-  fetchWaitTime: 16,
-  remoteBytesRead: 17,
-  remoteBytesReadToDisk: 18,
-  localBytesRead: 19,
-  shuffleRecordsRead: 20,
-  remoteReqsDuration: 21,
-  corruptMergedBlockChunks: 22,
-  mergedFetchFallbackCount: 23,
-  remoteMergedBlocksFetched: 24,
-  localMergedBlocksFetched: 25,
-  remoteMergedChunksFetched: 26,
-  localMergedChunksFetched: 27,
-  remoteMergedBytesRead: 28,
-  localMergedBytesRead: 29,
-  remoteMergedReqsDuration: 30,
-  shuffleBytesWritten: 31,
-  shuffleWriteTime: 32,
-  shuffleRecordsWritten: 33,
-} as const;
-const N_METRICS = 34;
+// Stage metric sums use the task record's metric slots (T.executorRunTime, …), the first N_TASK_METRICS.
+const M = T;
+const N_METRICS = N_TASK_METRICS;
 
 // Distribution slots: every metric above plus duration, gettingResultTime, schedulerDelay, readBytes,
 // totalBlocksFetched.
@@ -94,7 +68,7 @@ interface LiveExecStageSummary {
   failedTasks: number;
   killedTasks: number;
   metrics: Float64Array;
-  peak: ExecutorMetrics | undefined;
+  peak: Float64Array | undefined;
   isExcluded: boolean;
 }
 
@@ -117,7 +91,7 @@ interface LiveStage {
   metrics: Float64Array;
   execSummaries: Map<string, LiveExecStageSummary>;
   activeTasksPerExecutor: Map<string, number>;
-  peak: ExecutorMetrics | undefined;
+  peak: Float64Array | undefined;
   excludedExecutors: Set<string>;
   speculation: {
     numTasks: number;
@@ -126,7 +100,7 @@ interface LiveStage {
     numFailedTasks: number;
     numKilledTasks: number;
   };
-  dist: QuantileSketch[] | null;
+  dist: StageDistributions | null;
   finalDist: TaskMetricDistributions | undefined;
   live: boolean;
 }
@@ -135,15 +109,8 @@ interface LiveExecutor {
   data: ExecutorSummary;
   host: string;
   hasMemoryInfo: boolean;
-  peak: ExecutorMetrics | undefined;
+  peak: Float64Array | undefined;
   excludedInStages: Set<number>;
-}
-
-interface LiveTask {
-  stageId: number;
-  attemptId: number;
-  executorId: string;
-  speculative: boolean;
 }
 
 interface LiveSql {
@@ -166,17 +133,25 @@ export interface ReplayOptions {
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) || 0 : 0);
 
-function readPeak(target: ExecutorMetrics | undefined, src: Json): ExecutorMetrics {
-  // Spark reads missing metric names as 0 (JsonProtocol.executorMetricsFromJson).
-  const out = target ?? ({} as ExecutorMetrics);
-  if (!target) for (const name of EXECUTOR_METRIC_NAMES) out[name] = 0;
-  if (src && typeof src === 'object') {
-    for (const key in src) {
-      const v = src[key];
-      if (typeof v === 'number' && !(v <= (out[key] ?? -1))) out[key] = v;
-    }
+/** Element-wise peak of executor metrics (Spark reads missing names as 0, so a first update sets them all). */
+function updatePeak(target: Float64Array | undefined, src: Float64Array, offset: number): Float64Array {
+  const out = target ?? new Float64Array(N_EXECUTOR_METRICS);
+  for (let i = 0; i < N_EXECUTOR_METRICS; i++) {
+    const v = src[offset + i]!;
+    if (v > out[i]!) out[i] = v;
   }
   return out;
+}
+
+function peakToRecord(peak: Float64Array): ExecutorMetrics {
+  const out: ExecutorMetrics = {};
+  for (let i = 0; i < N_EXECUTOR_METRICS; i++) out[EXECUTOR_METRIC_NAMES[i]!] = peak[i]!;
+  return out;
+}
+
+/** Key of a stage attempt in the replay's maps. */
+function stageKey(stageId: number, attemptId: number): number {
+  return stageId * 1_000_000 + attemptId;
 }
 
 function pairs(section: Json): PropertyPair[] {
@@ -210,66 +185,6 @@ function emptyMetrics(): Float64Array {
   return new Float64Array(N_METRICS);
 }
 
-/**
- * Reads the metric values of a `Task Metrics` object into `out` (zeros first). Accepts every layout Spark
- * wrote from 1.x (absent sections, `Shuffle Read Metrics` only when non-empty) to 4.x, and both names of the
- * push-based shuffle block.
- */
-function readTaskMetrics(tm: Json, out: Float64Array): void {
-  out.fill(0);
-  out[M.executorDeserializeTime] = num(tm['Executor Deserialize Time']);
-  out[M.executorDeserializeCpuTime] = num(tm['Executor Deserialize CPU Time']);
-  out[M.executorRunTime] = num(tm['Executor Run Time']);
-  out[M.executorCpuTime] = num(tm['Executor CPU Time']);
-  out[M.resultSize] = num(tm['Result Size']);
-  out[M.jvmGcTime] = num(tm['JVM GC Time']);
-  out[M.resultSerializationTime] = num(tm['Result Serialization Time']);
-  out[M.memoryBytesSpilled] = num(tm['Memory Bytes Spilled']);
-  out[M.diskBytesSpilled] = num(tm['Disk Bytes Spilled']);
-  out[M.peakExecutionMemory] = num(tm['Peak Execution Memory']);
-  const input = tm['Input Metrics'];
-  if (input) {
-    out[M.inputBytes] = num(input['Bytes Read']);
-    out[M.inputRecords] = num(input['Records Read']);
-  }
-  const output = tm['Output Metrics'];
-  if (output) {
-    out[M.outputBytes] = num(output['Bytes Written']);
-    out[M.outputRecords] = num(output['Records Written']);
-  }
-  const sr = tm['Shuffle Read Metrics'];
-  if (sr) {
-    out[M.remoteBlocksFetched] = num(sr['Remote Blocks Fetched']);
-    out[M.localBlocksFetched] = num(sr['Local Blocks Fetched']);
-    out[M.fetchWaitTime] = num(sr['Fetch Wait Time']);
-    out[M.remoteBytesRead] = num(sr['Remote Bytes Read']);
-    out[M.remoteBytesReadToDisk] = num(sr['Remote Bytes Read To Disk']);
-    out[M.localBytesRead] = num(sr['Local Bytes Read']);
-    out[M.shuffleRecordsRead] = num(sr['Total Records Read']);
-    out[M.remoteReqsDuration] = num(sr['Remote Requests Duration']);
-    const push = sr['Shuffle Push Read Metrics'] ?? sr['Push Based Shuffle'];
-    if (push) {
-      out[M.corruptMergedBlockChunks] = num(push['Corrupt Merged Block Chunks']);
-      out[M.mergedFetchFallbackCount] = num(
-        push['Merged Fallback Count'] ?? push['Merged Fetch Fallback Count'],
-      );
-      out[M.remoteMergedBlocksFetched] = num(push['Merged Remote Blocks Fetched']);
-      out[M.localMergedBlocksFetched] = num(push['Merged Local Blocks Fetched']);
-      out[M.remoteMergedChunksFetched] = num(push['Merged Remote Chunks Fetched']);
-      out[M.localMergedChunksFetched] = num(push['Merged Local Chunks Fetched']);
-      out[M.remoteMergedBytesRead] = num(push['Merged Remote Bytes Read']);
-      out[M.localMergedBytesRead] = num(push['Merged Local Bytes Read']);
-      out[M.remoteMergedReqsDuration] = num(push['Merged Remote Requests Duration']);
-    }
-  }
-  const sw = tm['Shuffle Write Metrics'];
-  if (sw) {
-    out[M.shuffleBytesWritten] = num(sw['Shuffle Bytes Written']);
-    out[M.shuffleWriteTime] = num(sw['Shuffle Write Time']);
-    out[M.shuffleRecordsWritten] = num(sw['Shuffle Records Written']);
-  }
-}
-
 function addInto(target: Float64Array, delta: Float64Array): void {
   for (let i = 0; i < N_METRICS; i++) target[i]! += delta[i]!;
 }
@@ -291,17 +206,18 @@ export class EventReplayer {
   private lastEventTime = 0;
   private readonly jobs = new Map<number, LiveJob>();
   private readonly liveJobs = new Map<number, LiveJob>();
-  private readonly stages = new Map<string, LiveStage>();
-  private readonly liveStages = new Map<string, LiveStage>();
+  private readonly stages = new Map<number, LiveStage>();
+  private readonly liveStages = new Map<number, LiveStage>();
   private readonly executors = new Map<string, LiveExecutor>();
   private readonly liveExecutors = new Map<string, LiveExecutor>();
-  private readonly liveTasks = new Map<number, LiveTask>();
+  private readonly liveTasks = new Map<number, 1>();
+  private readonly record = newTaskRecord();
+  private readonly scratchPeak = new Float64Array(N_EXECUTOR_METRICS);
   private readonly resourceProfiles = new Map<number, { info: ResourceProfileInfo; maxTasks?: number }>();
   private environment: ApplicationEnvironmentInfo | undefined;
   private readonly sql = new Map<number, LiveSql>();
   private readonly jobToSql = new Map<number, number>();
   private readonly failures = new Map<string, FailureSummary>();
-  private readonly taskMetrics = emptyMetrics();
   private readonly sketchValues = new Float64Array(N_DIST);
   /** Set when the log has `SparkListenerApplicationEnd`. */
   completed = false;
@@ -335,10 +251,14 @@ export class EventReplayer {
   event(name: string, e: Json, pos: ReplayPosition): void {
     switch (name) {
       case 'SparkListenerTaskEnd':
-        this.onTaskEnd(e);
+        if (!e['Task Info']) return;
+        taskRecordFromJson(e, this.record);
+        this.taskEnd(this.record, e['Task End Reason'], e);
         return;
       case 'SparkListenerTaskStart':
-        this.onTaskStart(e);
+        if (!e['Task Info']) return;
+        taskRecordFromJson(e, this.record);
+        this.taskStart(this.record);
         return;
       case 'SparkListenerStageSubmitted':
         this.onStageSubmitted(e);
@@ -644,7 +564,7 @@ export class EventReplayer {
   }
 
   private excludeForStage(execIds: string[], stageId: number, attemptId: number): void {
-    const stage = this.liveStages.get(`${stageId}:${attemptId}`);
+    const stage = this.liveStages.get(stageKey(stageId, attemptId));
     if (stage) {
       for (const id of execIds) {
         this.execSummary(stage, id).isExcluded = true;
@@ -664,7 +584,7 @@ export class EventReplayer {
   private getOrCreateStage(info: Json): LiveStage {
     const stageId = num(info['Stage ID']);
     const attemptId = num(info['Stage Attempt ID']);
-    const key = `${stageId}:${attemptId}`;
+    const key = stageKey(stageId, attemptId);
     let stage = this.liveStages.get(key);
     if (!stage) {
       stage = {
@@ -835,7 +755,7 @@ export class EventReplayer {
   private onStageCompleted(e: Json): void {
     const info = e['Stage Info'];
     if (!info) return;
-    const key = `${num(info['Stage ID'])}:${num(info['Stage Attempt ID'])}`;
+    const key = stageKey(num(info['Stage ID']), num(info['Stage Attempt ID']));
     const stage = this.liveStages.get(key);
     if (!stage) return;
     stage.info = info;
@@ -858,25 +778,23 @@ export class EventReplayer {
     if (stage.activeTasks === 0) this.retireStage(key, stage);
   }
 
-  private retireStage(key: string, stage: LiveStage): void {
+  private retireStage(key: number, stage: LiveStage): void {
     this.liveStages.delete(key);
     stage.live = false;
     stage.finalDist = this.distributions(stage);
     stage.dist = null;
   }
 
-  private onTaskStart(e: Json): void {
+  /** Apply a task start read into a {@link TaskRecord}. */
+  taskStart(rec: TaskRecord): void {
     this.sawSparkEvent = true;
-    const ti = e['Task Info'];
-    if (!ti) return;
-    const stageId = num(e['Stage ID']);
-    const attemptId = num(e['Stage Attempt ID']);
-    const execId = String(ti['Executor ID']);
-    const speculative = ti.Speculative === true;
-    this.liveTasks.set(num(ti['Task ID']), { stageId, attemptId, executorId: execId, speculative });
-    const launch = num(ti['Launch Time']);
+    const v = rec.values;
+    const execId = rec.executorId;
+    const speculative = v[T.speculative] === 1;
+    this.liveTasks.set(v[T.taskId]!, 1);
+    const launch = v[T.launchTime]!;
     if (launch > this.lastEventTime) this.lastEventTime = launch;
-    const stage = this.liveStages.get(`${stageId}:${attemptId}`);
+    const stage = this.liveStages.get(stageKey(v[T.stageId]!, v[T.stageAttemptId]!));
     if (stage) {
       stage.activeTasks += 1;
       if (launch < stage.firstLaunchTime) stage.firstLaunchTime = launch;
@@ -894,15 +812,15 @@ export class EventReplayer {
     }
   }
 
-  private onTaskEnd(e: Json): void {
+  /**
+   * Apply a task end read into a {@link TaskRecord}. `reasonObj` is the parsed `Task End Reason` (absent
+   * for a success read by the scanner); `e` the parsed event, for failure details.
+   */
+  taskEnd(rec: TaskRecord, reasonObj?: Json, e?: Json): void {
     this.sawSparkEvent = true;
-    const ti = e['Task Info'];
-    if (!ti) return;
     this.stats.tasks++;
-    const taskId = num(ti['Task ID']);
-    const live = this.liveTasks.get(taskId);
-    if (live) this.liveTasks.delete(taskId);
-    const reasonObj = e['Task End Reason'];
+    const v = rec.values;
+    const live = this.liveTasks.delete(v[T.taskId]!);
     const reason: string = reasonObj?.Reason ?? 'Success';
     let completed = 0;
     let failed = 0;
@@ -912,23 +830,19 @@ export class EventReplayer {
     else failed = 1;
     if (!completed) this.recordFailure(reason, reasonObj, e);
 
-    const tm = e['Task Metrics'];
-    const hasMetrics = tm !== undefined && tm !== null;
-    const metrics = this.taskMetrics;
-    if (hasMetrics) readTaskMetrics(tm, metrics);
-    const countMetrics = live !== undefined && hasMetrics;
-    const launch = num(ti['Launch Time']);
-    const finish = num(ti['Finish Time']);
+    const hasMetrics = v[T.hasMetrics] === 1;
+    const countMetrics = live && hasMetrics;
+    const launch = v[T.launchTime]!;
+    const finish = v[T.finishTime]!;
     const duration = finish > 0 ? finish - launch : 0;
     if (finish > this.lastEventTime) this.lastEventTime = finish;
-    const execId = String(ti['Executor ID']);
-    const index = num(ti.Index);
-    const stageId = num(e['Stage ID']);
-    const stageKey = `${stageId}:${num(e['Stage Attempt ID'])}`;
-    const tem = e['Task Executor Metrics'];
-    const stage = this.liveStages.get(stageKey);
+    const execId = rec.executorId;
+    const index = v[T.index]!;
+    const stageId = v[T.stageId]!;
+    const key = stageKey(stageId, v[T.stageAttemptId]!);
+    const stage = this.liveStages.get(key);
     if (stage) {
-      if (countMetrics) addInto(stage.metrics, metrics);
+      if (countMetrics) addInto(stage.metrics, v);
       stage.activeTasks -= 1;
       stage.completedTasks += completed;
       if (completed) stage.completedIndices.add(index);
@@ -936,15 +850,15 @@ export class EventReplayer {
       stage.killedTasks += killed;
       if (killed) bump(stage.killed, killReason(reasonObj));
       stage.activeTasksPerExecutor.set(execId, (stage.activeTasksPerExecutor.get(execId) ?? 0) - 1);
-      stage.peak = readPeak(stage.peak, tem);
+      stage.peak = updatePeak(stage.peak, v, T.executorMetrics);
       const es = this.execSummary(stage, execId);
-      es.peak = readPeak(es.peak, tem);
+      es.peak = updatePeak(es.peak, v, T.executorMetrics);
       es.taskTime += duration;
       es.succeededTasks += completed;
       es.failedTasks += failed;
       es.killedTasks += killed;
-      if (countMetrics) addInto(es.metrics, metrics);
-      if (ti.Speculative === true) {
+      if (countMetrics) addInto(es.metrics, v);
+      if (v[T.speculative] === 1) {
         const s = stage.speculation;
         s.numActiveTasks -= 1;
         s.numCompletedTasks += completed;
@@ -960,9 +874,9 @@ export class EventReplayer {
         job.data.numKilledTasks += killed;
         if (killed) bump(job.killed, killReason(reasonObj));
       }
-      if (completed && hasMetrics) this.addToDistributions(stage, ti, metrics, launch, duration);
+      if (completed && hasMetrics) this.addToDistributions(stage, v, launch, duration);
       if (stage.activeTasks === 0 && (stage.status === 'COMPLETE' || stage.status === 'FAILED')) {
-        this.retireStage(stageKey, stage);
+        this.retireStage(key, stage);
       }
     }
     const exec = this.liveExecutors.get(execId);
@@ -971,32 +885,25 @@ export class EventReplayer {
       exec.data.completedTasks += completed;
       exec.data.failedTasks += failed;
       exec.data.totalDuration += duration;
-      exec.peak = readPeak(exec.peak, tem);
+      exec.peak = updatePeak(exec.peak, v, T.executorMetrics);
       if (reason !== 'Resubmitted' && hasMetrics) {
-        exec.data.totalGCTime += metrics[M.jvmGcTime]!;
-        exec.data.totalInputBytes += metrics[M.inputBytes]!;
-        exec.data.totalShuffleRead += metrics[M.localBytesRead]! + metrics[M.remoteBytesRead]!;
-        exec.data.totalShuffleWrite += metrics[M.shuffleBytesWritten]!;
+        exec.data.totalGCTime += v[M.jvmGcTime]!;
+        exec.data.totalInputBytes += v[M.inputBytes]!;
+        exec.data.totalShuffleRead += v[M.localBytesRead]! + v[M.remoteBytesRead]!;
+        exec.data.totalShuffleWrite += v[M.shuffleBytesWritten]!;
       }
     }
   }
 
-  private addToDistributions(
-    stage: LiveStage,
-    ti: Json,
-    m: Float64Array,
-    launch: number,
-    duration: number,
-  ): void {
+  private addToDistributions(stage: LiveStage, m: Float64Array, launch: number, duration: number): void {
     let dist = stage.dist;
     if (dist === null) {
-      dist = [];
-      for (let i = 0; i < N_DIST; i++) dist.push(new QuantileSketch(this.options.exactQuantileValues));
+      dist = new StageDistributions(N_DIST, this.options.exactQuantileValues);
       stage.dist = dist;
     }
     const v = this.sketchValues;
-    v.set(m);
-    const fetchStart = num(ti['Getting Result Time']);
+    v.set(m.subarray(0, N_METRICS));
+    const fetchStart = m[T.gettingResultTime]!;
     const gettingResult = fetchStart > 0 ? (duration > 0 ? launch + duration - fetchStart : 0) : 0;
     v[D_DURATION] = duration;
     v[D_GETTING_RESULT] = gettingResult;
@@ -1010,13 +917,13 @@ export class EventReplayer {
     );
     v[D_READ_BYTES] = m[M.localBytesRead]! + m[M.remoteBytesRead]!;
     v[D_TOTAL_BLOCKS] = m[M.localBlocksFetched]! + m[M.remoteBlocksFetched]!;
-    for (let i = 0; i < N_DIST; i++) dist[i]!.add(v[i]!);
+    dist.add(v);
   }
 
   private distributions(stage: LiveStage): TaskMetricDistributions | undefined {
     const d = stage.dist;
-    if (!d || d[0]!.count === 0) return undefined;
-    const q = (i: number) => d[i]!.quantiles(STAGE_QUANTILES);
+    if (!d || d.count === 0) return undefined;
+    const q = (i: number) => d.quantiles(i, STAGE_QUANTILES);
     return {
       quantiles: [...STAGE_QUANTILES],
       duration: q(D_DURATION),
@@ -1067,13 +974,14 @@ export class EventReplayer {
   private onStageExecutorMetrics(e: Json): void {
     const execId = String(e['Executor ID']);
     const exec = this.liveExecutors.get(execId) ?? this.executors.get(execId);
-    const m = e['Executor Metrics'];
-    if (exec) exec.peak = readPeak(exec.peak, m);
-    const stage = this.liveStages.get(`${num(e['Stage ID'])}:${num(e['Stage Attempt ID'])}`);
+    const m = this.scratchPeak;
+    readExecutorMetrics(e['Executor Metrics'], m, 0);
+    if (exec) exec.peak = updatePeak(exec.peak, m, 0);
+    const stage = this.liveStages.get(stageKey(num(e['Stage ID']), num(e['Stage Attempt ID'])));
     if (stage) {
-      stage.peak = readPeak(stage.peak, m);
+      stage.peak = updatePeak(stage.peak, m, 0);
       const es = this.execSummary(stage, execId);
-      es.peak = readPeak(es.peak, m);
+      es.peak = updatePeak(es.peak, m, 0);
     }
   }
 
@@ -1222,7 +1130,7 @@ export class EventReplayer {
       excludedInStages: [...x.excludedInStages].sort((a, b) => a - b),
       blacklistedInStages: [...x.excludedInStages].sort((a, b) => a - b),
     };
-    if (x.peak) d.peakMemoryMetrics = x.peak;
+    if (x.peak) d.peakMemoryMetrics = peakToRecord(x.peak);
     if (d.id === 'driver') {
       // As the History Server reports the driver (AppStatusStore.replaceExec): its duration is the
       // application's, its GC time the JVM's total.
@@ -1230,7 +1138,7 @@ export class EventReplayer {
         const end = attempt.completed ? attempt.endTimeEpoch : attempt.lastUpdatedEpoch;
         d.totalDuration = end - attempt.startTimeEpoch;
       }
-      if (x.peak) d.totalGCTime = x.peak.TotalGCTime ?? 0;
+      if (x.peak) d.totalGCTime = x.peak[EXECUTOR_METRIC_NAMES.indexOf('TotalGCTime')]!;
     }
     return d;
   }
@@ -1271,7 +1179,7 @@ export class EventReplayer {
         isBlacklistedForStage: es.isExcluded,
         isExcludedForStage: es.isExcluded,
       };
-      if (es.peak) summary.peakMemoryMetrics = es.peak;
+      if (es.peak) summary.peakMemoryMetrics = peakToRecord(es.peak);
       executorSummary[id] = summary;
     }
     const submission = info['Submission Time'];
@@ -1340,7 +1248,7 @@ export class EventReplayer {
     if (info['Failure Reason'] !== undefined) d.failureReason = String(info['Failure Reason']);
     if (s.description !== undefined) d.description = s.description;
     if (s.speculation.numTasks > 0) d.speculationSummary = { ...s.speculation };
-    if (s.peak) d.peakExecutorMetrics = s.peak;
+    if (s.peak) d.peakExecutorMetrics = peakToRecord(s.peak);
     const dist = s.finalDist ?? this.distributions(s);
     if (dist) d.taskMetricsDistributions = dist;
     return d;
