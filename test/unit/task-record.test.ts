@@ -92,9 +92,9 @@ describe('stage distributions', () => {
     expect(small.quantiles(0, qs)).toEqual(exact);
     expect(bounded.isExact).toBe(false);
     const approx = bounded.quantiles(0, qs);
-    approx.forEach((a, i) => {
+    for (const [i, a] of approx.entries()) {
       expect(Math.abs(a - exact[i]!)).toBeLessThanOrEqual(Math.max(1, exact[i]! * 0.011));
-    });
+    }
   });
 
   it('bound a large stage: a 1,000-task stage read with 64 exact values stays within 1%', async () => {
@@ -108,7 +108,8 @@ describe('stage distributions', () => {
       const t = sketched.stages.find((x) => x.stageId === s.stageId && x.attemptId === s.attemptId)!;
       const a = s.taskMetricsDistributions!.executorRunTime;
       const b = t.taskMetricsDistributions!.executorRunTime;
-      a.forEach((v, i) => expect(Math.abs(b[i]! - v)).toBeLessThanOrEqual(Math.max(1, v * 0.011)));
+      for (const [i, v] of a.entries())
+        expect(Math.abs(b[i]! - v)).toBeLessThanOrEqual(Math.max(1, v * 0.011));
       expect(t.executorRunTime).toBe(s.executorRunTime);
     }
   });

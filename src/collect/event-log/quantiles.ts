@@ -116,7 +116,7 @@ export class StageDistributions {
       const w = this.width;
       for (let r = 0; r < n; r++) {
         const v = this.rows[r * w + metric]!;
-        col[r] = v > 0 ? v : 0;
+        col[r] = Math.max(v, 0);
       }
       col.sort();
       return ranks.map((r) => col[r]!);
