@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { eventLogCollector } from './collect/event-log/collector.js';
-import { registerFactory } from './registry.js';
+import { markBuiltin, registerFactory } from './registry.js';
 
 export type {
   CollectFailure,
@@ -71,4 +71,4 @@ export {
   unregisterFactory,
 } from './registry.js';
 
-registerFactory('collector', eventLogCollector);
+registerFactory('collector', markBuiltin(eventLogCollector));

@@ -138,14 +138,26 @@ export function registerFactory(
   const map = kindMap(kind);
   const existing = map.get(factory.factoryName);
   if (existing && existing !== factory && !options.replace) {
-    // The ESM and CJS builds each define the built-ins: same name, same schema shape, equivalent factory.
-    if (existing.optionsSchema === factory.optionsSchema) return;
+    // The ESM and CJS builds (or two copies of the package) each define the built-ins: keep the first.
+    if (isBuiltin(existing) && isBuiltin(factory)) return;
     throw new RegistryError(
       'SPARKPILOT_REGISTRY_DUPLICATE',
       `A ${kind} named "${factory.factoryName}" is already registered. Pick another name or pass { replace: true }.`,
     );
   }
   if (!existing || options.replace) map.set(factory.factoryName, factory);
+}
+
+const BUILTIN = Symbol.for('sparkpilot.builtin');
+
+/** Marks a factory as one of sparkpilot's own, so a second copy of the package can register it again. */
+export function markBuiltin<F extends AnyFactory>(factory: F): F {
+  Object.defineProperty(factory, BUILTIN, { value: true });
+  return factory;
+}
+
+function isBuiltin(factory: AnyFactory): boolean {
+  return (factory as unknown as Record<symbol, unknown>)[BUILTIN] === true;
 }
 
 /** Remove a factory by name; returns whether one was removed. */

@@ -41,7 +41,7 @@ export function summarizeAttempt(m: ApplicationAttemptModel): string {
   const maxCores = executors.reduce((x, e) => Math.max(x, e.totalCores), 0);
   const removed = executors.filter((e) => !e.isActive).length;
   lines.push(
-    `  executors: ${executors.length}${executors.length ? ` (up to ${maxCores} cores each${removed ? `, ${removed} removed` : ''})` : ' (driver only)'}`,
+    `  executors: ${executors.length}${executors.length ? ` (up to ${maxCores} core${maxCores === 1 ? '' : 's'} each${removed ? `, ${removed} removed` : ''})` : ' (driver only)'}`,
   );
   const failedJobs = m.jobs.filter((j) => j.status === 'FAILED').length;
   const failedStages = m.stages.filter((s) => s.status === 'FAILED').length;
@@ -78,7 +78,7 @@ export function summarizeAttempt(m: ApplicationAttemptModel): string {
     `  input ${formatBytes(sum.input)} · output ${formatBytes(sum.output)} · shuffle read ${formatBytes(sum.sr)} / write ${formatBytes(sum.sw)} · spill memory ${formatBytes(sum.mem)} / disk ${formatBytes(sum.disk)}`,
   );
   for (const f of m.failures.slice(0, 5)) {
-    const msg = f.sampleMessages[0]?.split('\n')[0]?.slice(0, 160);
+    const msg = headline(f.sampleMessages[0]);
     lines.push(
       `  failure: ${f.reason}${f.className ? ` ${f.className}` : ''} ×${f.count}${msg ? `: ${msg}` : ''}`,
     );
@@ -89,4 +89,14 @@ export function summarizeAttempt(m: ApplicationAttemptModel): string {
   }
   if (m.warnings.length > 5) lines.push(`  … and ${m.warnings.length - 5} more warnings`);
   return lines.join('\n');
+}
+
+/** The most telling line of a failure message: the last line of a Python traceback, else the first line. */
+export function headline(message: string | undefined): string | undefined {
+  if (!message) return undefined;
+  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const line = message.includes('Traceback (most recent call last)')
+    ? (lines.filter((l) => !l.startsWith('at ') && !l.startsWith('File ') && /^[A-Za-z_.]+(Error|Exception)\b/.test(l)).pop() ?? lines[0])
+    : lines[0];
+  return line && line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
