@@ -94,9 +94,16 @@ export function summarizeAttempt(m: ApplicationAttemptModel): string {
 /** The most telling line of a failure message: the last line of a Python traceback, else the first line. */
 export function headline(message: string | undefined): string | undefined {
   if (!message) return undefined;
-  const lines = message.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const line = message.includes('Traceback (most recent call last)')
-    ? (lines.filter((l) => !l.startsWith('at ') && !l.startsWith('File ') && /^[A-Za-z_.]+(Error|Exception)\b/.test(l)).pop() ?? lines[0])
+    ? (lines
+        .filter(
+          (l) => !l.startsWith('at ') && !l.startsWith('File ') && /^[A-Za-z_.]+(Error|Exception)\b/.test(l),
+        )
+        .pop() ?? lines[0])
     : lines[0];
   return line && line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }

@@ -87,9 +87,13 @@ describe('sparkpilot inspect', () => {
 
 describe('the example and the demo', () => {
   it('examples/summarize-logs.mjs runs on the bundled logs', () => {
-    const r = spawnSync(process.execPath, [`${root}examples/summarize-logs.mjs`, `${root}test/fixtures/spark-events/failures`], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [`${root}examples/summarize-logs.mjs`, `${root}test/fixtures/spark-events/failures`],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^app-\d+-\d+ sparkpilot-fixture-failures: \d+ ms/m);
     expect(r.stdout).toMatch(/\d+ x ExceptionFailure org\.apache\.spark\.api\.python\.PythonException/);
@@ -98,7 +102,9 @@ describe('the example and the demo', () => {
   it('npm run demo summarizes every bundled application attempt', () => {
     const r = spawnSync(process.execPath, [`${root}scripts/demo.mjs`, '--no-progress'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    const scenarios = JSON.parse(readFileSync(`${root}test/fixtures/spark-events/fixtures.json`, 'utf8')).scenarios;
+    const scenarios = JSON.parse(
+      readFileSync(`${root}test/fixtures/spark-events/fixtures.json`, 'utf8'),
+    ).scenarios;
     // Every scenario folder, plus the two attempts inside the History Server zips.
     expect(r.stdout).toContain(`${scenarios.length - 1 + 2} application attempt(s) read.`);
     expect(r.stdout).toContain('INCOMPLETE');

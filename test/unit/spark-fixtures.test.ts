@@ -14,7 +14,9 @@ interface Scenario {
   files: { path: string; taskEnds?: number; role: string; entries?: { name: string; taskEnds?: number }[] }[];
 }
 
-const scenarios: Scenario[] = JSON.parse(readFileSync(fixture('spark-events/fixtures.json'), 'utf8')).scenarios;
+const scenarios: Scenario[] = JSON.parse(
+  readFileSync(fixture('spark-events/fixtures.json'), 'utf8'),
+).scenarios;
 const byName = (name: string) => scenarios.find((s) => s.scenario === name)!;
 const taskEnds = (s: Scenario) => s.files.reduce((a, f) => a + (f.taskEnds ?? 0), 0);
 
@@ -23,14 +25,18 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
   const models = (scenario: string) => {
     const s = byName(scenario);
     const dir = `${fixture(`spark-events/${scenario}`)}`;
-    return result.applications.filter((a) => a.appId === s.appId && a.sources.every((p) => p.startsWith(dir)));
+    return result.applications.filter(
+      (a) => a.appId === s.appId && a.sources.every((p) => p.startsWith(dir)),
+    );
   };
 
   it('reads every scenario without a failure, and every model is sound', () => {
     expect(result.failures.map((f) => f.error.message)).toEqual([]);
     expect(result.applications.flatMap(modelInvariantViolations)).toEqual([]);
     // 9 directories of logs plus the 2 attempts inside the History Server zips.
-    expect(result.applications.length).toBe(scenarios.filter((s) => s.scenario !== 'history-server-zip').length + 2);
+    expect(result.applications.length).toBe(
+      scenarios.filter((s) => s.scenario !== 'history-server-zip').length + 2,
+    );
   });
 
   for (const s of scenarios.filter((x) => x.scenario !== 'history-server-zip')) {
@@ -51,17 +57,33 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
   it('every codec gives the same model of the same job', () => {
     const shape = (m: ApplicationAttemptModel) => ({
       jobs: m.jobs.map((j) => [j.jobId, j.status, j.numTasks, j.numCompletedTasks]),
-      stages: m.stages.map((s) => [s.stageId, s.status, s.numTasks, s.numCompleteTasks, s.shuffleWriteRecords, s.shuffleReadRecords]),
+      stages: m.stages.map((s) => [
+        s.stageId,
+        s.status,
+        s.numTasks,
+        s.numCompleteTasks,
+        s.shuffleWriteRecords,
+        s.shuffleReadRecords,
+      ]),
       executors: m.executors.map((e) => e.id),
     });
-    const shapes = ['uncompressed', 'codec-lz4', 'codec-lzf', 'codec-snappy', 'codec-zstd'].map((n) => shape(models(n)[0]!));
+    const shapes = ['uncompressed', 'codec-lz4', 'codec-lzf', 'codec-snappy', 'codec-zstd'].map((n) =>
+      shape(models(n)[0]!),
+    );
     for (const s of shapes.slice(1)) expect(s).toEqual(shapes[0]);
     expect(shapes[0]!.jobs.length).toBeGreaterThan(2);
   });
 
   it('joins the parts of a rolling log in numeric order', () => {
     const m = models('rolling')[0]!;
-    expect(m.sources.map((p) => p.replace(/.*\/events_(\d+)_.*/, '$1'))).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(m.sources.map((p) => p.replace(/.*\/events_(\d+)_.*/, '$1'))).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+    ]);
     expect(m.stats.tasks).toBe(taskEnds(byName('rolling')));
     // The 12,000 tiny tasks of many_tasks.py, plus the job's few others; all succeed.
     expect(m.stats.tasks).toBeGreaterThanOrEqual(12_000);
@@ -71,9 +93,13 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
 
   it('reads the History Server /logs zips into the same models as the files', () => {
     const zipped = result.applications.filter((a) => a.sources[0]!.includes('.zip!'));
-    expect(zipped.map((a) => a.appId).sort()).toEqual([byName('codec-lz4').appId, byName('rolling').appId].sort());
+    expect(zipped.map((a) => a.appId).sort()).toEqual(
+      [byName('codec-lz4').appId, byName('rolling').appId].sort(),
+    );
     for (const z of zipped) {
-      const direct = result.applications.find((a) => a.appId === z.appId && !a.sources[0]!.includes('.zip!'))!;
+      const direct = result.applications.find(
+        (a) => a.appId === z.appId && !a.sources[0]!.includes('.zip!'),
+      )!;
       const strip = ({ sources: _s, warnings: _w, ...rest }: ApplicationAttemptModel) => rest;
       expect(strip(z)).toEqual(strip(direct));
     }
@@ -83,7 +109,9 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
     const m = models('failures')[0]!;
     const exceptions = m.failures.filter((f) => f.reason === 'ExceptionFailure');
     expect(exceptions.length).toBeGreaterThan(0);
-    expect(exceptions.reduce((a, f) => a + f.count, 0)).toBe(m.stages.reduce((a, s) => a + s.numFailedTasks, 0));
+    expect(exceptions.reduce((a, f) => a + f.count, 0)).toBe(
+      m.stages.reduce((a, s) => a + s.numFailedTasks, 0),
+    );
     expect(exceptions[0]!.sampleMessages.length).toBeGreaterThan(0);
     expect(m.jobs.some((j) => j.status === 'FAILED')).toBe(true);
     expect(m.jobs.some((j) => j.status === 'SUCCEEDED' && j.numFailedTasks > 0)).toBe(true);

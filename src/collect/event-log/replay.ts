@@ -26,6 +26,7 @@ import type {
   StageStatus,
   TaskMetricDistributions,
 } from '../../model/stage.js';
+import { IndexSet, StageIndexSet } from './bitset.js';
 import { StageDistributions } from './quantiles.js';
 import {
   N_EXECUTOR_METRICS,
@@ -58,7 +59,7 @@ interface LiveJob {
   stageIdSet: Set<number>;
   completedStages: Set<number>;
   skippedStages: Set<number>;
-  completedIndices: Set<number>;
+  completedIndices: StageIndexSet;
   killed: Map<string, number>;
 }
 
@@ -86,7 +87,7 @@ interface LiveStage {
   completedTasks: number;
   failedTasks: number;
   killedTasks: number;
-  completedIndices: Set<number>;
+  completedIndices: IndexSet;
   killed: Map<string, number>;
   metrics: Float64Array;
   execSummaries: Map<string, LiveExecStageSummary>;
@@ -601,7 +602,7 @@ export class EventReplayer {
         completedTasks: 0,
         failedTasks: 0,
         killedTasks: 0,
-        completedIndices: new Set(),
+        completedIndices: new IndexSet(num(info['Number of Tasks'])),
         killed: new Map(),
         metrics: emptyMetrics(),
         execSummaries: new Map(),
@@ -692,7 +693,7 @@ export class EventReplayer {
       stageIdSet: new Set(stageIds),
       completedStages: new Set(),
       skippedStages: new Set(),
-      completedIndices: new Set(),
+      completedIndices: new StageIndexSet(),
       killed: new Map(),
     };
     this.jobs.set(jobId, job);
@@ -783,6 +784,8 @@ export class EventReplayer {
     stage.live = false;
     stage.finalDist = this.distributions(stage);
     stage.dist = null;
+    stage.completedIndices.release();
+    stage.activeTasksPerExecutor.clear();
   }
 
   /** Apply a task start read into a {@link TaskRecord}. */
@@ -865,11 +868,10 @@ export class EventReplayer {
         s.numFailedTasks += failed;
         s.numKilledTasks += killed;
       }
-      const taskIndex = stageId * 4294967296 + index;
       for (const job of stage.jobs) {
         job.data.numActiveTasks -= 1;
         job.data.numCompletedTasks += completed;
-        if (completed) job.completedIndices.add(taskIndex);
+        if (completed) job.completedIndices.add(stageId, index);
         job.data.numFailedTasks += failed;
         job.data.numKilledTasks += killed;
         if (killed) bump(job.killed, killReason(reasonObj));

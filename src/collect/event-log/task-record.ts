@@ -176,6 +176,27 @@ function lookup(buf: Uint8Array, start: number, end: number): number {
 }
 
 const SUCCESS = Buffer.from('"Success"');
+
+// Executor ids repeat on every task line: keep the few distinct ones instead of a new string per task.
+const executorIds: { bytes: Buffer; id: string }[] = [];
+function internExecutorId(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  for (const e of executorIds) {
+    if (e.bytes.length !== len) continue;
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (e.bytes[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return e.id;
+  }
+  const id = buf.toString('utf8', start, end);
+  if (executorIds.length < 64) executorIds.unshift({ bytes: Buffer.from(buf.subarray(start, end)), id });
+  else executorIds[executorIds.length - 1] = { bytes: Buffer.from(buf.subarray(start, end)), id };
+  return id;
+}
 const AFTER_ACCUMULABLES = Buffer.from(']},"Task ');
 
 /**
@@ -264,7 +285,7 @@ export function scanTaskLine(
           if (buf[k] === 92) return false;
           k++;
         }
-        rec.executorId = buf.toString('utf8', i + 1, k);
+        rec.executorId = internExecutorId(buf, i + 1, k);
         i = k + 1;
         break;
       }
@@ -279,8 +300,8 @@ export function scanTaskLine(
           break;
         }
         const b = buf.indexOf(AFTER_ACCUMULABLES, i);
-        if (b < 0 || b >= end) return false;
-        i = b + 1;
+        // Not followed by another Task section (a task start that lists accumulables): scan through them.
+        if (b >= 0 && b < end) i = b + 1;
         break;
       }
       case SLOT_REASON:
