@@ -184,7 +184,7 @@ async function main() {
     const lines = readSourceLines();
     const appId = /"App ID":"([^"]+)"/.exec(lines.join('\n'))?.[1];
     const text = lines.join('\n');
-    const n = Number(process.env.SPARKPILOT_BENCH_FILES ?? 16);
+    const n = Number(process.env.SPARKPILOT_BENCH_FILES ?? 32);
     for (let i = 0; i < n; i++) {
       const id = `${appId}${String(i).padStart(3, '0')}`;
       await new Promise((r) => createWriteStream(join(dir, id)).end(`${text.replaceAll(appId, id)}\n`, r));
@@ -199,7 +199,7 @@ async function main() {
     ['collector, plain', 'collector', big],
     ['collector, zstd', 'collector', bigZstd],
     ['folder, 1 thread', 'collector', dir],
-    ['folder, 2 workers', 'collector-2', dir],
+    ['folder, 2 threads', 'collector-2', dir],
   ]) {
     process.stderr.write(`measuring ${name} ...\n`);
     results[name] = runChild(mode, path);
@@ -223,7 +223,7 @@ async function main() {
     ['zstd collector / plain collector (target >= 0.7)', mbps(results['collector, zstd']) / mbps(plain), 0.7],
     [
       'folder 2 workers / 1 thread (target >= 1.6)',
-      mbps(results['folder, 2 workers']) / mbps(results['folder, 1 thread']),
+      mbps(results['folder, 2 threads']) / mbps(results['folder, 1 thread']),
       1.6,
     ],
   ];

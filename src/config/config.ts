@@ -34,7 +34,7 @@ export const configSchema = z
     /** Event-log collection. */
     eventLog: z
       .object({
-        /** Worker threads for parsing many logs; 0 picks one per available core. */
+        /** Parallel parsers for many logs (the calling thread plus worker threads); 0 = one per core. */
         workers: z.number().int().min(0).max(256).default(0),
         /** A line longer than this (bytes, decompressed) is skipped with a warning. */
         maxLineBytes: z

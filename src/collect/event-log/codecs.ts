@@ -67,7 +67,7 @@ export interface ZipEntry {
 }
 
 const KiB = 1024;
-const DEFAULT_READ_SIZE = 256 * KiB;
+const DEFAULT_READ_SIZE = 1024 * KiB;
 const MIN_OUTPUT_CHUNK = 64 * KiB;
 const EMPTY = Buffer.alloc(0);
 

@@ -20,7 +20,10 @@ import { type SerializedUnit, serializeUnit, type WorkerReply } from './protocol
 /** Options of the event-log collector. */
 export const eventLogCollectorOptionsSchema = z
   .object({
-    /** Worker threads for many logs: 0 picks one per core (at most the number of logs), 1 parses in-process. */
+    /**
+     * Parallel parsers for many logs: the calling thread plus `workers - 1` worker threads. 0 picks one per
+     * core (at most the number of logs); 1 parses in the calling thread only.
+     */
     workers: z.number().int().min(0).max(256).default(0),
     /** A line longer than this many bytes (decompressed) is skipped with a warning. */
     maxLineBytes: z
@@ -70,64 +73,51 @@ function reviveError(reply: Extract<WorkerReply, { ok: false }>): SparkpilotErro
   return err;
 }
 
-/** Runs serialized units on a small pool of worker threads. */
-async function runOnWorkers(
-  script: string,
-  units: SerializedUnit[],
-  threads: number,
-  options: EventLogCollectorOptions,
-  onResult: (index: number, reply: WorkerReply) => void,
-  signal?: AbortSignal,
-): Promise<void> {
-  let next = 0;
-  const workers: Worker[] = [];
-  const abort = () => {
-    for (const w of workers) void w.terminate();
-  };
-  signal?.addEventListener('abort', abort, { once: true });
-  try {
-    await Promise.all(
-      Array.from({ length: threads }, async () => {
-        const worker = new Worker(script, { workerData: { options } });
-        workers.push(worker);
-        try {
-          while (next < units.length) {
-            throwIfAborted(signal);
-            const index = next++;
-            const reply = await new Promise<WorkerReply>((resolve, reject) => {
-              const onMessage = (msg: WorkerReply) => {
-                cleanup();
-                resolve(msg);
-              };
-              const onError = (err: Error) => {
-                cleanup();
-                reject(err);
-              };
-              const onExit = (code: number) => {
-                cleanup();
-                reject(signal?.reason ?? new Error(`worker thread exited with code ${code}`));
-              };
-              const cleanup = () => {
-                worker.off('message', onMessage);
-                worker.off('error', onError);
-                worker.off('exit', onExit);
-              };
-              worker.on('message', onMessage);
-              worker.on('error', onError);
-              worker.on('exit', onExit);
-              worker.postMessage({ index, unit: units[index] });
-            });
-            onResult(index, reply);
-          }
-        } finally {
-          await worker.terminate();
-        }
-      }),
-    );
-  } finally {
-    signal?.removeEventListener('abort', abort);
+/** One worker thread that parses the units it is sent, one at a time. */
+class WorkerLane {
+  private readonly worker: Worker;
+
+  constructor(script: string, options: EventLogCollectorOptions) {
+    this.worker = new Worker(script, { workerData: { options } });
   }
-  throwIfAborted(signal);
+
+  parse(index: number, unit: SerializedUnit, signal?: AbortSignal): Promise<WorkerReply> {
+    const worker = this.worker;
+    return new Promise<WorkerReply>((resolve, reject) => {
+      const onMessage = (msg: WorkerReply) => {
+        cleanup();
+        resolve(msg);
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        reject(err);
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        reject(new Error(`worker thread exited with code ${code}`));
+      };
+      const onAbort = () => {
+        cleanup();
+        void worker.terminate();
+        reject(signal?.reason);
+      };
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      worker.postMessage({ index, unit });
+    });
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
 }
 
 /**
@@ -183,58 +173,74 @@ export const eventLogCollector = defineFactory(
         failures.push({ source: unit.name, explicit: unit.explicit, error });
       };
 
-      const threads =
+      // Parsers: the calling thread plus (parsers - 1) worker threads, all taking units from one queue.
+      const parsers =
         options.workers === 1 ? 1 : Math.min(options.workers || availableParallelism(), units.length);
-      const script = threads > 1 ? workerScript() : undefined;
-      if (script) {
-        const serialized = units.map(serializeUnit);
-        await runOnWorkers(
-          script,
-          serialized,
-          threads,
-          options,
-          (index, reply) => {
-            const unit = units[index]!;
+      const script = parsers > 1 ? workerScript() : undefined;
+      let next = 0;
+      const take = () => (next < units.length ? next++ : -1);
+
+      const parseHere = async (index: number) => {
+        const unit = units[index]!;
+        throwIfAborted(signal);
+        const base = bytes;
+        try {
+          const model = await parseLogUnit(unit, {
+            ...(signal ? { signal } : {}),
+            maxLineBytes: options.maxLineBytes,
+            exactQuantileValues: options.exactQuantileValues,
+            onBytes: (b) => onProgress?.({ done, total, bytes: base + b, current: unit.name }),
+          });
+          bytes += model.stats.bytes;
+          accept(unit, model);
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          if (err instanceof SparkpilotError) reject(unit, err);
+          else
+            reject(
+              unit,
+              new EventLogError(
+                'SPARKPILOT_EVENTLOG_UNREADABLE',
+                { file: unit.name },
+                `could not be parsed: ${(err as Error).message}. Please report this with the file.`,
+                { cause: err },
+              ),
+            );
+        }
+        done++;
+        onProgress?.({ done, total, bytes, current: unit.name });
+      };
+
+      const inProcessLane = async () => {
+        for (let i = take(); i >= 0; i = take()) await parseHere(i);
+      };
+      const workerLane = async (lane: WorkerLane) => {
+        try {
+          for (let i = take(); i >= 0; i = take()) {
+            let reply: WorkerReply;
+            try {
+              reply = await lane.parse(i, serializeUnit(units[i]!), signal);
+            } catch (err) {
+              if (signal?.aborted) throw signal.reason;
+              // A worker that died parses nothing more; its unit is parsed here instead.
+              await parseHere(i);
+              return;
+            }
+            const unit = units[i]!;
             done++;
             if (reply.ok) {
               bytes += reply.model.stats.bytes;
               accept(unit, reply.model);
             } else reject(unit, reviveError(reply));
             onProgress?.({ done, total, bytes, current: unit.name });
-          },
-          signal,
-        );
-      } else {
-        for (const unit of units) {
-          throwIfAborted(signal);
-          const base = bytes;
-          try {
-            const model = await parseLogUnit(unit, {
-              ...(signal ? { signal } : {}),
-              maxLineBytes: options.maxLineBytes,
-              exactQuantileValues: options.exactQuantileValues,
-              onBytes: (b) => onProgress?.({ done, total, bytes: base + b, current: unit.name }),
-            });
-            bytes += model.stats.bytes;
-            accept(unit, model);
-          } catch (err) {
-            if (signal?.aborted) throw signal.reason;
-            if (err instanceof SparkpilotError) reject(unit, err);
-            else
-              reject(
-                unit,
-                new EventLogError(
-                  'SPARKPILOT_EVENTLOG_UNREADABLE',
-                  { file: unit.name },
-                  `could not be parsed: ${(err as Error).message}. Please report this with the file.`,
-                  { cause: err },
-                ),
-              );
           }
-          done++;
-          onProgress?.({ done, total, bytes, current: unit.name });
+        } finally {
+          await lane.close();
         }
-      }
+      };
+      const lanes = script ? Array.from({ length: parsers - 1 }, () => new WorkerLane(script, options)) : [];
+      await Promise.all([inProcessLane(), ...lanes.map(workerLane)]);
+      throwIfAborted(signal);
       applications.sort(compareModels);
       return { applications, warnings, failures };
     },

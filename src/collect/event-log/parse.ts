@@ -57,6 +57,30 @@ function classify(name: string): { kind: Kind; short: string } {
   return k;
 }
 
+const TASK_PREFIX = Buffer.from('SparkListenerTask');
+const TASK_END = 'SparkListenerTaskEnd';
+const TASK_START = 'SparkListenerTaskStart';
+
+/** `SparkListenerTaskEnd` or `SparkListenerTaskStart` when the event name at `at` is one of them. */
+function taskEventAt(buf: Buffer, at: number, end: number): string | undefined {
+  if (end - at < 24) return undefined;
+  for (let i = 0; i < TASK_PREFIX.length; i++) if (buf[at + i] !== TASK_PREFIX[i]) return undefined;
+  const p = at + TASK_PREFIX.length;
+  // "End"" or "Start""
+  if (buf[p] === 69 && buf[p + 1] === 110 && buf[p + 2] === 100 && buf[p + 3] === 34) return TASK_END;
+  if (
+    buf[p] === 83 &&
+    buf[p + 1] === 116 &&
+    buf[p + 2] === 97 &&
+    buf[p + 3] === 114 &&
+    buf[p + 4] === 116 &&
+    buf[p + 5] === 34
+  ) {
+    return TASK_START;
+  }
+  return undefined;
+}
+
 function hasPrefix(buf: Buffer, start: number, end: number): boolean {
   if (end - start < 11) return false;
   for (let i = 0; i < 10; i++) if (buf[start + i] !== EVENT_PREFIX[i]) return false;
@@ -121,8 +145,13 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
     let parsed: unknown;
     let text: string | undefined;
     if (hasPrefix(buf, start, end)) {
-      const q = buf.indexOf(34, start + 10);
-      if (q > 0 && q < end) name = buf.toString('latin1', start + 10, q);
+      // Task events are nearly every line: recognise their names from the bytes, without a string.
+      const task = taskEventAt(buf, start + 10, end);
+      if (task !== undefined) name = task;
+      else {
+        const q = buf.indexOf(34, start + 10);
+        if (q > 0 && q < end) name = buf.toString('latin1', start + 10, q);
+      }
     }
     let kind: Kind;
     let short: string;
