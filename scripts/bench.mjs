@@ -5,7 +5,7 @@
 // 1. Builds a >= 1 GB log by replaying a real YARN log (NDS q66, Spark 3.1.3) with shifted job, stage and
 //    task ids, plus a zstd copy, and a folder of many logs (copies under new app ids).
 // 2. Baseline: read the file, split lines, JSON.parse every line.
-// 3. The collector producing the full model: plain, zstd, and the folder single-threaded and on 2 workers.
+// 3. The collector producing the full model: plain, zstd, and the folder single-threaded and on 2 threads.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -222,7 +222,7 @@ async function main() {
     ['plain collector / baseline (target >= 1.0)', mbps(plain) / mbps(base), 1.0],
     ['zstd collector / plain collector (target >= 0.7)', mbps(results['collector, zstd']) / mbps(plain), 0.7],
     [
-      'folder 2 workers / 1 thread (target >= 1.6)',
+      'folder on 2 threads / 1 thread (target >= 1.6)',
       mbps(results['folder, 2 threads']) / mbps(results['folder, 1 thread']),
       1.6,
     ],

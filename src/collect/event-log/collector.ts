@@ -220,7 +220,7 @@ export const eventLogCollector = defineFactory(
             let reply: WorkerReply;
             try {
               reply = await lane.parse(i, serializeUnit(units[i]!), signal);
-            } catch (err) {
+            } catch {
               if (signal?.aborted) throw signal.reason;
               // A worker that died parses nothing more; its unit is parsed here instead.
               await parseHere(i);
