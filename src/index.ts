@@ -23,6 +23,7 @@ export {
   readZip,
   type ZipEntry,
   type ZstdBackend,
+  zstdNativeAvailable,
 } from './collect/event-log/codecs.js';
 export {
   type EventLogCollectorOptions,

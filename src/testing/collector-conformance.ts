@@ -3,13 +3,39 @@
  * it; extension authors run it on their own.
  * @module
  */
-import { describe, expect, it } from 'vitest';
 import type { Collector, CollectProgress } from '../collect/collector.js';
 import { SparkpilotError } from '../errors.js';
 import type { ApplicationAttemptModel } from '../model/attempt.js';
 
+/**
+ * The test functions the suites declare their tests with: vitest's (or jest's) `describe`, `it` and `expect`.
+ * Passed in, so the kit works from both the ESM and the CJS build and with either runner.
+ */
+export interface TestApi {
+  describe: (name: string, body: () => void) => void;
+  it: ((name: string, body: () => Promise<void> | void, timeout?: number) => void) & {
+    skip: (name: string, body: () => Promise<void> | void) => void;
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: the runner's own `expect`
+  expect: (actual: unknown) => any;
+}
+
+/** The runner's test functions: `api` when given, else the runner's globals (vitest `globals: true`, jest). */
+export function resolveTestApi(api?: TestApi): TestApi {
+  if (api) return api;
+  const g = globalThis as Partial<TestApi>;
+  if (typeof g.describe === 'function' && typeof g.it === 'function' && typeof g.expect === 'function') {
+    return g as TestApi;
+  }
+  throw new Error(
+    "[sparkpilot] [testing] no test functions: pass { test: { describe, it, expect } } (import them from 'vitest'), or enable vitest's globals.",
+  );
+}
+
 /** What the suite needs to exercise a collector. */
 export interface CollectorConformanceOptions<Source> {
+  /** The runner's `describe`, `it` and `expect`; defaults to the runner's globals. */
+  test?: TestApi;
   /** Builds a fresh collector for each test. */
   create: () => Collector<Source> | Promise<Collector<Source>>;
   /** A source holding at least one complete application attempt. */
@@ -88,8 +114,10 @@ export function modelInvariantViolations(m: ApplicationAttemptModel): string[] {
  *
  * @example
  * ```ts
+ * import { describe, expect, it } from 'vitest';
  * import { describeCollectorConformance } from 'sparkpilot/testing';
  * describeCollectorConformance('my-collector', {
+ *   test: { describe, it, expect },
  *   create: () => myCollector({ url: 'http://localhost:18080' }),
  *   validSource: 'http://localhost:18080',
  * });
@@ -99,6 +127,7 @@ export function describeCollectorConformance<Source>(
   name: string,
   options: CollectorConformanceOptions<Source>,
 ): void {
+  const { describe, it, expect } = resolveTestApi(options.test);
   describe(`collector conformance: ${name}`, () => {
     it('declares a name and its capabilities', async () => {
       const c = await options.create();
@@ -127,7 +156,7 @@ export function describeCollectorConformance<Source>(
       await c.close?.();
     });
 
-    it.runIf(options.unreadableSource !== undefined)(
+    (options.unreadableSource !== undefined ? it : it.skip)(
       'reports an unreadable source as a failure, without throwing',
       async () => {
         const c = await options.create();
@@ -143,9 +172,9 @@ export function describeCollectorConformance<Source>(
       },
     );
 
-    it('rejects with the abort reason when aborted', async (ctx) => {
+    it('rejects with the abort reason when aborted, when it declares abort', async () => {
       const c = await options.create();
-      if (!c.capabilities.abort) ctx.skip();
+      if (!c.capabilities.abort) return;
       const reason = new Error('stop now');
       const controller = new AbortController();
       controller.abort(reason);
@@ -153,9 +182,9 @@ export function describeCollectorConformance<Source>(
       await c.close?.();
     });
 
-    it('reports progress up to done === total', async (ctx) => {
+    it('reports progress up to done === total, when it declares progress', async () => {
       const c = await options.create();
-      if (!c.capabilities.progress) ctx.skip();
+      if (!c.capabilities.progress) return;
       const seen: CollectProgress[] = [];
       await c.collect(options.validSource, { onProgress: (p) => seen.push({ ...p }) });
       expect(seen.length).toBeGreaterThan(0);

@@ -1,7 +1,7 @@
 /**
  * `sparkpilot/testing`: the kit for testing code built on sparkpilot, and the conformance suites that every
  * built-in collector (and later recommender and adapter) passes, for extension authors to run on theirs.
- * Requires vitest in the caller's project.
+ * Works with vitest (or jest): pass the runner's `describe`, `it` and `expect`, or enable its globals.
  *
  * @packageDocumentation
  */
@@ -9,4 +9,6 @@ export {
   type CollectorConformanceOptions,
   describeCollectorConformance,
   modelInvariantViolations,
+  resolveTestApi,
+  type TestApi,
 } from './collector-conformance.js';

@@ -1,8 +1,10 @@
+import { describe, expect, it } from 'vitest';
 import { eventLogCollector } from '../../src/index.js';
 import { describeCollectorConformance } from '../../src/testing/index.js';
 import { sharedData } from '../helpers/data.js';
 
 describeCollectorConformance('event-log (Spark test logs)', {
+  test: { describe, it, expect },
   create: () => eventLogCollector({ workers: 1 }),
   validSource: sharedData('spark-events'),
   expectedAppIds: [
@@ -27,6 +29,8 @@ describeCollectorConformance('event-log (Spark test logs)', {
 });
 
 describeCollectorConformance('event-log (other repositories: YARN, Kubernetes, Databricks, standalone)', {
+  test: { describe, it, expect },
   create: () => eventLogCollector({ workers: 1 }),
   validSource: sharedData('more-events'),
+  unreadableSource: [sharedData('more-events/no-such-log.zstd')],
 });
