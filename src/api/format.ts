@@ -30,6 +30,8 @@ export function summarizeAttempt(m: ApplicationAttemptModel): string {
   const lines: string[] = [];
   const title = `${m.appId}${m.attemptId !== undefined ? ` (attempt ${m.attemptId})` : ''}  "${m.application.name}"`;
   lines.push(title);
+  const from = m.sources[0] ?? '';
+  lines.push(`  read from ${from}${m.sources.length > 1 ? ` (+${m.sources.length - 1} more parts)` : ''}`);
   const when =
     a.startTimeEpoch > 0 ? a.startTime.replace('T', ' ').replace(/\.\d+GMT$/, ' GMT') : 'unknown start';
   lines.push(
