@@ -25,6 +25,11 @@ export type SparkpilotErrorCode =
   | 'SPARKPILOT_EVENTLOG_NOT_SPARK'
   | 'SPARKPILOT_EVENTLOG_CODEC'
   | 'SPARKPILOT_EVENTLOG_CORRUPT'
+  | 'SPARKPILOT_STORE_WRITE'
+  | 'SPARKPILOT_STORE_CONNECT'
+  | 'SPARKPILOT_STORE_BAD_QUERY'
+  | 'SPARKPILOT_STORE_BAD_CURSOR'
+  | 'SPARKPILOT_STORE_MIGRATION'
   | 'SPARKPILOT_ABORTED'
   | (string & {});
 
@@ -121,6 +126,10 @@ export class EventLogError extends SparkpilotError {
   }
 }
 brand(EventLogError, 'EventLogError', SparkpilotError);
+
+/** The store could not be reached, a query was malformed, or a write failed (and was rolled back). */
+export class StoreError extends SparkpilotError {}
+brand(StoreError, 'StoreError', SparkpilotError);
 
 /** An operation was cancelled through its `AbortSignal` without a reason of its own. */
 export class AbortError extends SparkpilotError {

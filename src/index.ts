@@ -24,12 +24,14 @@ export {
   type ZipEntry,
   type ZstdBackend,
   zstdNativeAvailable,
-} from './collect/event-log/codecs.js';
+} from './collect/event-log/codecs/index.js';
 export {
+  type EventLogCollectOptions,
   type EventLogCollectorOptions,
   type EventLogSource,
   eventLogCollector,
   eventLogCollectorOptionsSchema,
+  type LogUnitInfo,
 } from './collect/event-log/collector.js';
 export {
   configEnvironmentVariables,
@@ -48,6 +50,7 @@ export {
   SparkpilotError,
   type SparkpilotErrorCode,
   type SparkpilotErrorOptions,
+  StoreError,
 } from './errors.js';
 export * from './model/index.js';
 export {
@@ -71,5 +74,45 @@ export {
   registerFactory,
   unregisterFactory,
 } from './registry.js';
+export {
+  type IngestFailure,
+  type IngestOptions,
+  type IngestReport,
+  ingestEventLogs,
+} from './store/ingest.js';
+export {
+  KnexApplicationRepository,
+  type KnexRepositoryOptions,
+} from './store/knex/application-repository.js';
+export {
+  createKnexStore,
+  knexConfigFromUrl,
+  openStore,
+  redactUrl,
+  type Store,
+  type StoreOptions,
+} from './store/knex/connect.js';
+export { KnexIngestLedger } from './store/knex/ledger.js';
+export {
+  type MigrateOptions,
+  type MigrationStatus,
+  migrate,
+  migrationStatus,
+  rollback,
+} from './store/knex/migrate.js';
+export { type TableNames, tableNames } from './store/knex/tables.js';
+export type { IngestLedger, LedgerEntry } from './store/ledger.js';
+export type {
+  ApplicationQuery,
+  ApplicationRepository,
+  ApplicationSort,
+  ApplicationSummary,
+  AttemptStatus,
+  Page,
+  SaveOptions,
+  SaveOutcome,
+  SaveResult,
+} from './store/repository.js';
+export { jobKeyOf, statusOf, summarize, tagsOf } from './store/summary.js';
 
 registerFactory('collector', markBuiltin(eventLogCollector));

@@ -10,6 +10,7 @@ import { eventLogCollector } from '../collect/event-log/collector.js';
 import { loadConfig } from '../config/config.js';
 import { SparkpilotError } from '../errors.js';
 import { formatBytes, summarizeAttempt } from './format.js';
+import { addStoreCommands } from './store-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -109,6 +110,7 @@ export function buildProgram(): Command {
     .action(async (paths: string[], opts) => {
       process.exitCode = await inspect(paths, opts);
     });
+  addStoreCommands(program);
   return program;
 }
 

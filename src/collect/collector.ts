@@ -24,8 +24,13 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** Called as work advances. */
   onProgress?: (progress: CollectProgress) => void;
-  /** Called with each attempt as soon as it is ready (results still come back at the end). */
-  onApplication?: (model: ApplicationAttemptModel) => void;
+  /**
+   * Called with each attempt as soon as it is ready, and awaited before more work is taken (so a slow
+   * consumer, such as a database, slows collection down instead of piling models up in memory).
+   */
+  onApplication?: (model: ApplicationAttemptModel, source: { name: string }) => void | Promise<void>;
+  /** Keep the models in the result (default true). Turn off when `onApplication` consumes them. */
+  keepResults?: boolean;
 }
 
 /** Something that could not be collected, with the error saying why. */
@@ -59,13 +64,14 @@ export interface CollectorCapabilities {
  * Reads Spark applications from some source into {@link ApplicationAttemptModel}s.
  *
  * @typeParam Source - what `collect` reads from: paths for the event-log collector, a URL for a REST one.
+ * @typeParam Options - the options `collect` takes: {@link CollectOptions} or a collector's own extension.
  */
-export interface Collector<Source = unknown> {
+export interface Collector<Source = unknown, Options extends CollectOptions = CollectOptions> {
   /** The registry name. */
   readonly name: string;
   readonly capabilities: CollectorCapabilities;
   /** Read every application attempt the source holds. Never throws for one bad input among many. */
-  collect(source: Source, options?: CollectOptions): Promise<CollectResult>;
+  collect(source: Source, options?: Options): Promise<CollectResult>;
   /** Release resources (worker threads, connections). */
   close?(): Promise<void>;
 }

@@ -54,6 +54,8 @@ export interface ApplicationAttemptModel {
    * it exceeds 2^53.
    */
   sparkContextId?: string;
+  /** The driver's exit code, from `SparkListenerApplicationEnd` (Spark 4.0+). */
+  exitCode?: number;
   /** The files this attempt was read from, in read order. */
   sources: string[];
   stats: CollectionStats;

@@ -12,3 +12,9 @@ export {
   resolveTestApi,
   type TestApi,
 } from './collector-conformance.js';
+export {
+  describeRepositoryConformance,
+  firstDifference,
+  HOSTILE_STRINGS,
+  type RepositoryConformanceOptions,
+} from './repository-conformance.js';

@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sharedData } from '../helpers/data.js';
@@ -99,14 +101,23 @@ describe('the example and the demo', () => {
     expect(r.stdout).toMatch(/\d+ x ExceptionFailure org\.apache\.spark\.api\.python\.PythonException/);
   });
 
-  it('npm run demo summarizes every bundled application attempt', () => {
-    const r = spawnSync(process.execPath, [`${root}scripts/demo.mjs`, '--no-progress'], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
+  it('npm run demo ingests the bundled logs into SQLite, lists them, and skips them the second time', () => {
+    const env = {
+      ...process.env,
+      SPARKPILOT_DEMO_DB: `sqlite:${mkdtempSync(join(tmpdir(), 'sparkpilot-demo-'))}/demo.db`,
+    };
     const scenarios = JSON.parse(
       readFileSync(`${root}test/fixtures/spark-events/fixtures.json`, 'utf8'),
     ).scenarios;
-    // Every scenario folder, plus the two attempts inside the History Server zips.
-    expect(r.stdout).toContain(`${scenarios.length - 1 + 2} application attempt(s) read.`);
-    expect(r.stdout).toContain('INCOMPLETE');
+    const first = spawnSync(process.execPath, [`${root}scripts/demo.mjs`], { encoding: 'utf8', env });
+    expect(first.status).toBe(0);
+    // Every scenario folder is new; the two attempts inside the History Server zips are the same content.
+    expect(first.stdout).toContain(`new ${scenarios.length - 1}, updated 0, unchanged 2, skipped 0`);
+    expect(first.stdout).toMatch(/APP ID\s+ATTEMPT\s+NAME\s+STATUS/);
+    expect(first.stdout).toContain('sparkpilot-fixture-failures');
+    expect(first.stdout).toMatch(/failure: ExceptionFailure/);
+    const second = spawnSync(process.execPath, [`${root}scripts/demo.mjs`], { encoding: 'utf8', env });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain(`new 0, updated 0, unchanged 0, skipped ${scenarios.length + 1}`);
   });
 });

@@ -14,8 +14,21 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Integration tests run the built package: build it when dist/ is missing or older than src/. */
+/**
+ * Integration tests run the built package against real databases: build dist/ when it is missing or older
+ * than src/, and start PostgreSQL and MariaDB (installing them when missing) with scripts/services/db.sh.
+ * A database that cannot start fails the run; it is never skipped.
+ */
 export default function setup(): void {
+  const services = spawnSync('bash', [join(root, 'scripts/services/db.sh'), 'up'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (services.status !== 0) {
+    throw new Error(
+      '[sparkpilot] scripts/services/db.sh up failed: PostgreSQL or MariaDB could not start (see .services/*.log).',
+    );
+  }
   const dist = join(root, 'dist/index.js');
   if (existsSync(dist) && statSync(dist).mtimeMs >= newest(join(root, 'src'))) return;
   const r = spawnSync('npx', ['tsup'], { cwd: root, stdio: 'inherit' });

@@ -13,7 +13,7 @@ import {
   readZip,
   sniffCodec,
   zstdNativeAvailable,
-} from '../../src/collect/event-log/codecs.js';
+} from '../../src/collect/event-log/codecs/index.js';
 import { EventLogError } from '../../src/errors.js';
 import { fixture, sharedData } from '../helpers/data.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CodecName, codecFromFileName, decodeFile } from '../../src/collect/event-log/codecs.js';
+import { type CodecName, codecFromFileName, decodeFile } from '../../src/collect/event-log/codecs/index.js';
 import { type ApplicationAttemptModel, eventLogCollector } from '../../src/index.js';
 import { sharedData } from '../helpers/data.js';
 
@@ -107,6 +107,13 @@ describe('every log in ../shared/data', async () => {
     expect(malformed?.line).toBe(4);
     const noId = result.warnings.find((w) => w.code === 'missing-app-id');
     expect(noId?.source).toMatch(/incorrect_app_status_eventlog\.zstd$/);
+  });
+
+  it('counts unknown events by name and skips them (vendor events, fully qualified names)', () => {
+    const gpu = result.applications.find((a) => a.appId === 'app-20250305192829-0000')!;
+    expect(gpu.stats.unknownEvents).toEqual({ SparkRapidsBuildInfoEvent: 1 });
+    const known = result.applications.filter((a) => Object.keys(a.stats.unknownEvents).length === 0);
+    expect(known.length).toBeGreaterThan(80);
   });
 
   it('keeps the Databricks SparkContext id and reads rolled and rolling layouts as one attempt', () => {

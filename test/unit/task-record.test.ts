@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { codecFromFileName, decodeFile } from '../../src/collect/event-log/codecs.js';
+import { codecFromFileName, decodeFile } from '../../src/collect/event-log/codecs/index.js';
 import { StageDistributions } from '../../src/collect/event-log/quantiles.js';
 import { newTaskRecord, scanTaskLine, taskRecordFromJson } from '../../src/collect/event-log/task-record.js';
 import { eventLogCollector } from '../../src/index.js';

@@ -42,6 +42,21 @@ export type EventLogCollectorOptions = z.output<typeof eventLogCollectorOptionsS
 /** What the event-log collector reads: one path or several (files, folders, zips). */
 export type EventLogSource = string | readonly string[];
 
+/** One application attempt's log as found on disk, before it is read. */
+export interface LogUnitInfo {
+  /** The file, folder or zip entry. */
+  name: string;
+  /** Its files (a rolling log has several), with sizes; `file` is the path on disk (the zip for an entry). */
+  parts: { name: string; file: string; size: number }[];
+  inProgress: boolean;
+}
+
+/** Options of the event-log collector's `collect`. */
+export interface EventLogCollectOptions extends CollectOptions {
+  /** Decides, before reading, whether to read a log (an incremental ingest skips unchanged ones). */
+  select?: (unit: LogUnitInfo) => boolean | Promise<boolean>;
+}
+
 function workerScript(): string | undefined {
   let here: string;
   try {
@@ -135,14 +150,31 @@ class WorkerLane {
 export const eventLogCollector = defineFactory(
   'event-log',
   eventLogCollectorOptionsSchema,
-  (options): Collector<EventLogSource> => ({
+  (options): Collector<EventLogSource, EventLogCollectOptions> => ({
     name: 'event-log',
     capabilities: { progress: true, abort: true },
-    async collect(source: EventLogSource, collectOptions: CollectOptions = {}): Promise<CollectResult> {
-      const { signal, onProgress, onApplication } = collectOptions;
+    async collect(
+      source: EventLogSource,
+      collectOptions: EventLogCollectOptions = {},
+    ): Promise<CollectResult> {
+      const { signal, onProgress, onApplication, select, keepResults = true } = collectOptions;
       throwIfAborted(signal);
       const paths = typeof source === 'string' ? [source] : [...source];
-      const { units, problems } = await discoverLogs(paths, signal ? { signal } : {});
+      const found = await discoverLogs(paths, signal ? { signal } : {});
+      const problems = found.problems;
+      let units = found.units;
+      if (select) {
+        const chosen: LogUnit[] = [];
+        for (const u of units) {
+          const info: LogUnitInfo = {
+            name: u.name,
+            inProgress: u.inProgress,
+            parts: u.parts.map((p) => ({ name: p.name, file: p.location.file, size: p.size })),
+          };
+          if (await select(info)) chosen.push(u);
+        }
+        units = chosen;
+      }
       const failures: CollectFailure[] = problems.map((p) => ({
         source: p.path,
         explicit: paths.includes(p.path),
@@ -155,10 +187,10 @@ export const eventLogCollector = defineFactory(
       const total = units.length;
       onProgress?.({ done, total, bytes });
 
-      const accept = (_unit: LogUnit, model: ApplicationAttemptModel) => {
-        applications.push(model);
+      const accept = async (unit: LogUnit, model: ApplicationAttemptModel) => {
+        if (keepResults) applications.push(model);
         warnings.push(...model.warnings);
-        onApplication?.(model);
+        await onApplication?.(model, { name: unit.name });
       };
       const reject = (unit: LogUnit, error: SparkpilotError) => {
         if (!unit.explicit && error.code === 'SPARKPILOT_EVENTLOG_NOT_SPARK') {
@@ -178,21 +210,22 @@ export const eventLogCollector = defineFactory(
         options.workers === 1 ? 1 : Math.min(options.workers || availableParallelism(), units.length);
       const script = parsers > 1 ? workerScript() : undefined;
       let next = 0;
-      const take = () => (next < units.length ? next++ : -1);
+      let stop = false;
+      const take = () => (!stop && next < units.length ? next++ : -1);
 
       const parseHere = async (index: number) => {
         const unit = units[index]!;
         throwIfAborted(signal);
         const base = bytes;
+        let model: ApplicationAttemptModel | undefined;
         try {
-          const model = await parseLogUnit(unit, {
+          model = await parseLogUnit(unit, {
             ...(signal ? { signal } : {}),
             maxLineBytes: options.maxLineBytes,
             exactQuantileValues: options.exactQuantileValues,
             onBytes: (b) => onProgress?.({ done, total, bytes: base + b, current: unit.name }),
           });
           bytes += model.stats.bytes;
-          accept(unit, model);
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
           if (err instanceof SparkpilotError) reject(unit, err);
@@ -207,6 +240,8 @@ export const eventLogCollector = defineFactory(
               ),
             );
         }
+        // Outside the try: an error of the consumer (a database write) is the consumer's, not the log's.
+        if (model) await accept(unit, model);
         done++;
         onProgress?.({ done, total, bytes, current: unit.name });
       };
@@ -230,7 +265,7 @@ export const eventLogCollector = defineFactory(
             done++;
             if (reply.ok) {
               bytes += reply.model.stats.bytes;
-              accept(unit, reply.model);
+              await accept(unit, reply.model);
             } else reject(unit, reviveError(reply));
             onProgress?.({ done, total, bytes, current: unit.name });
           }
@@ -239,7 +274,13 @@ export const eventLogCollector = defineFactory(
         }
       };
       const lanes = script ? Array.from({ length: parsers - 1 }, () => new WorkerLane(script, options)) : [];
-      await Promise.all([inProcessLane(), ...lanes.map(workerLane)]);
+      // One lane failing (a consumer's error, an abort) stops the others taking more work.
+      const guard = (p: Promise<void>) =>
+        p.catch((err: unknown) => {
+          stop = true;
+          throw err;
+        });
+      await Promise.all([guard(inProcessLane()), ...lanes.map((l) => guard(workerLane(l)))]);
       throwIfAborted(signal);
       applications.sort(compareModels);
       return { applications, warnings, failures };

@@ -15,7 +15,7 @@ import {
   decodeFile,
   decodeStream,
   readZip,
-} from './codecs.js';
+} from './codecs/index.js';
 
 /** Where a part's bytes live: a file, or an entry of a zip file. */
 export interface PartLocation {

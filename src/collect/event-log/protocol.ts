@@ -3,7 +3,7 @@
  * @module
  */
 import type { ApplicationAttemptModel } from '../../model/attempt.js';
-import type { CodecName } from './codecs.js';
+import type { CodecName } from './codecs/index.js';
 import { type LogUnit, makePart, type PartLocation } from './discover.js';
 
 /** A {@link LogUnit} without functions, for `postMessage`. */

@@ -224,6 +224,8 @@ export class EventReplayer {
   completed = false;
   /** Whether any Spark event was seen (used to tell Spark logs from other files). */
   sawSparkEvent = false;
+  /** The driver's exit code (Spark 4.0+). */
+  exitCode: number | undefined;
   /** Databricks' SparkContext id, kept exactly as a string (it exceeds 2^53). */
   sparkContextId: string | undefined;
 
@@ -388,6 +390,7 @@ export class EventReplayer {
   private onApplicationEnd(e: Json): void {
     const time = num(e.Timestamp);
     this.completed = true;
+    if (typeof e.ExitCode === 'number') this.exitCode = e.ExitCode;
     if (this.attempt) {
       this.attempt.endTime = formatSparkDate(time);
       this.attempt.endTimeEpoch = time;
@@ -1096,6 +1099,7 @@ export class EventReplayer {
     };
     if (attempt.attemptId !== undefined) model.attemptId = attempt.attemptId;
     if (this.sparkContextId !== undefined) model.sparkContextId = this.sparkContextId;
+    if (this.exitCode !== undefined) model.exitCode = this.exitCode;
     return model;
   }
 

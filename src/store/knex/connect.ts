@@ -1,0 +1,154 @@
+/**
+ * Opening a store from a database URL (for the CLI and simple hosts), and wrapping a host's own Knex.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ConfigError, StoreError } from '../../errors.js';
+import type { IngestLedger } from '../ledger.js';
+import { KnexApplicationRepository } from './application-repository.js';
+import { KnexIngestLedger } from './ledger.js';
+import { type MigrateOptions, migrate } from './migrate.js';
+
+// Knex's pool prints connection errors itself; sparkpilot reports them as StoreErrors instead.
+const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
+
+/** A URL with its password hidden, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
+/**
+ * Knex configuration for a database URL: `sqlite:./file.db`, `sqlite::memory:`, `postgres://…`,
+ * `postgresql://…`, `mysql://…`, `mariadb://…`.
+ */
+export function knexConfigFromUrl(url: string): Knex.Config {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) {
+      throw new ConfigError(
+        'SPARKPILOT_CONFIG_INVALID',
+        `Database URL "${url}" names no file. Use sqlite:./sparkpilot.db or sqlite::memory:.`,
+      );
+    }
+    const memory = file === ':memory:';
+    const filename = memory ? ':memory:' : resolve(file);
+    if (!memory) {
+      try {
+        mkdirSync(dirname(filename), { recursive: true });
+      } catch (cause) {
+        throw new StoreError(
+          'SPARKPILOT_STORE_CONNECT',
+          `Cannot create the folder of the SQLite database ${filename} (${(cause as NodeJS.ErrnoException).code}). Choose a writable path for db.url.`,
+          { cause },
+        );
+      }
+    }
+    return {
+      client: 'sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      acquireConnectionTimeout: 30_000,
+      log: quiet,
+      pool: {
+        // An in-memory database lives as long as its one connection. A file needs no idle connection, and
+        // min 0 keeps the pool from retrying forever when the file cannot be opened.
+        min: memory ? 1 : 0,
+        max: 1,
+        afterCreate: (
+          conn: { run(sql: string, cb: (err?: Error) => void): void },
+          done: (err?: Error) => void,
+        ) => {
+          conn.run('PRAGMA foreign_keys = ON', (err) => {
+            if (err) return done(err);
+            conn.run('PRAGMA journal_mode = WAL', () => conn.run('PRAGMA busy_timeout = 10000', done));
+          });
+        },
+      },
+    };
+  }
+  if (/^postgres(ql)?:\/\//.test(url))
+    return { client: 'pg', connection: url, log: quiet, pool: { min: 0, max: 10 } };
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    return {
+      client: 'mysql2',
+      connection: url.replace(/^mariadb:/, 'mysql:'),
+      log: quiet,
+      pool: { min: 0, max: 10 },
+    };
+  }
+  throw new ConfigError(
+    'SPARKPILOT_CONFIG_INVALID',
+    `Database URL "${redactUrl(url)}" is not one sparkpilot knows. Use sqlite:./sparkpilot.db, postgres://user:password@host:5432/db or mysql://user:password@host:3306/db.`,
+  );
+}
+
+/** A store: sparkpilot's repositories over one Knex instance. */
+export interface Store {
+  readonly knex: Knex;
+  readonly applications: KnexApplicationRepository;
+  /** What was ingested, for incremental ingest. */
+  readonly ledger: IngestLedger;
+  /** Closes the connection pool when the store opened it from a URL; leaves a host's Knex alone. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openStore} and {@link createKnexStore}. */
+export interface StoreOptions extends MigrateOptions {
+  /** Apply pending migrations first (default true). */
+  migrate?: boolean;
+}
+
+/**
+ * sparkpilot's repositories over the host's own Knex instance. sparkpilot keeps no connection of its own.
+ *
+ * @example
+ * ```ts
+ * const store = await createKnexStore(hostKnex, { tablePrefix: 'sp_' });
+ * await store.applications.save(model);
+ * ```
+ */
+export async function createKnexStore(knex: Knex, options: StoreOptions = {}): Promise<Store> {
+  if (options.migrate !== false) {
+    try {
+      await migrate(knex, options);
+    } catch (err) {
+      throw new StoreError(
+        'SPARKPILOT_STORE_MIGRATION',
+        `Could not migrate the sparkpilot schema: ${(err as Error).message}. Check that the database user may create tables.`,
+        { cause: err },
+      );
+    }
+  }
+  const repoOptions = options.tablePrefix !== undefined ? { tablePrefix: options.tablePrefix } : {};
+  return {
+    knex,
+    applications: new KnexApplicationRepository(knex, repoOptions),
+    ledger: new KnexIngestLedger(knex, repoOptions),
+    close: async () => {},
+  };
+}
+
+/** Open a store from a database URL (the CLI's way); `close()` it when done. */
+export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
+  const knex = knexFactory(knexConfigFromUrl(url));
+  try {
+    await knex.raw('select 1');
+  } catch (err) {
+    await knex.destroy().catch(() => {});
+    const code = (err as { code?: string }).code;
+    throw new StoreError(
+      'SPARKPILOT_STORE_CONNECT',
+      `Cannot connect to ${redactUrl(url)}${code ? ` (${code})` : ''}: ${(err as Error).message}. Start the database or fix db.url (--db, SPARKPILOT_DB_URL).`,
+      { cause: err },
+    );
+  }
+  try {
+    const store = await createKnexStore(knex, options);
+    return { ...store, close: () => knex.destroy() };
+  } catch (err) {
+    await knex.destroy().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,118 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrate, migrationStatus, openStore, rollback, type Store, StoreError } from '../../src/index.js';
+import { describeRepositoryConformance, firstDifference } from '../../src/testing/index.js';
+import { incompleteThenComplete, sparkTestModels } from '../helpers/models.js';
+
+// Real PostgreSQL and MariaDB, started by scripts/services/db.sh (see global-setup.ts); SQLite embedded.
+// SQLite gets a file per test (one writer per file); the servers get a table prefix per test.
+const sqliteDir = mkdtempSync(join(tmpdir(), 'sparkpilot-dialects-'));
+writeFileSync(join(sqliteDir, 'a-file'), '');
+let files = 0;
+const PG =
+  process.env.SPARKPILOT_TEST_PG_URL ?? 'postgres://sparkpilot:sparkpilot@127.0.0.1:5432/sparkpilot_test';
+const MY =
+  process.env.SPARKPILOT_TEST_MYSQL_URL ?? 'mysql://sparkpilot:sparkpilot@127.0.0.1:3306/sparkpilot_test';
+const DIALECTS: [string, () => string][] = [
+  ['sqlite', () => `sqlite:${join(sqliteDir, `matrix-${files++}.db`)}`],
+  ['postgres', () => PG],
+  ['mariadb', () => MY],
+];
+
+const models = await sparkTestModels();
+const pair = await incompleteThenComplete();
+let seq = 0;
+const prefix = () => `sp_${process.pid}_${seq++}_`;
+
+for (const [dialect, urlFor] of DIALECTS) {
+  describeRepositoryConformance(dialect, {
+    test: { describe, it, expect },
+    models,
+    incompleteThenComplete: pair,
+    timeout: 120_000,
+    create: async () => {
+      const tablePrefix = prefix();
+      const store = await openStore(urlFor(), { tablePrefix });
+      return {
+        repository: store.applications,
+        dispose: async () => {
+          await rollback(store.knex, { tablePrefix, all: true });
+          await store.close();
+        },
+      };
+    },
+  });
+
+  describe(`store on ${dialect}`, () => {
+    const opened: Store[] = [];
+    afterAll(async () => {
+      for (const s of opened) await s.close();
+    });
+
+    it('migrates, reports status, rolls back, and migrating again keeps the data', async () => {
+      const tablePrefix = prefix();
+      const url = urlFor();
+      const store = await openStore(url, { tablePrefix, migrate: false });
+      opened.push(store);
+      expect(await migrationStatus(store.knex, { tablePrefix })).toEqual({
+        applied: [],
+        pending: ['0001_initial'],
+        current: null,
+      });
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0001_initial']);
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([]);
+      const again = await openStore(url, { tablePrefix });
+      opened.push(again);
+      await again.applications.save(models[0]!);
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([]);
+      expect(
+        firstDifference(
+          await again.applications.get(models[0]!.appId, models[0]!.attemptId ?? ''),
+          models[0],
+        ),
+      ).toBeUndefined();
+      expect((await rollback(store.knex, { tablePrefix, all: true })).rolledBack).toEqual(['0001_initial']);
+      expect((await migrationStatus(store.knex, { tablePrefix })).current).toBeNull();
+      await again.close();
+      await store.close();
+    });
+
+    it('leaves nothing half-written when a save fails midway, and the next save completes it', async () => {
+      const tablePrefix = prefix();
+      const url = urlFor();
+      const store = await openStore(url, { tablePrefix });
+      opened.push(store);
+      const model = models.find((m) => m.stages.length > 3 && m.executors.length > 0)!;
+      // A write that fails after the attempt, its jobs and its stages are written: a duplicate executor id
+      // breaks the executors table's primary key inside the transaction.
+      const broken = structuredClone(model);
+      broken.executors.push(broken.executors[0]!);
+      const err = await store.applications.save(broken).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).code).toBe('SPARKPILOT_STORE_WRITE');
+      expect((err as Error).message).toContain(model.appId);
+      expect((await store.applications.list()).items).toEqual([]);
+      expect(await store.applications.get(model.appId)).toBeUndefined();
+      expect((await store.applications.save(model)).outcome).toBe('new');
+      expect(
+        firstDifference(await store.applications.get(model.appId, model.attemptId ?? ''), model),
+      ).toBeUndefined();
+      await rollback(store.knex, { tablePrefix, all: true });
+    });
+
+    it('says which database it could not reach, without the password', async () => {
+      const url = urlFor();
+      const bad = url.startsWith('sqlite')
+        ? `sqlite:${join(sqliteDir, 'a-file')}/x.db`
+        : url.replace(/:\d+\//, ':1/').replace('sparkpilot:sparkpilot@', 'sparkpilot:s3cret@');
+      const err = await openStore(bad).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(String((err as Error).message)).not.toContain('s3cret');
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as StoreError).code).toBe('SPARKPILOT_STORE_CONNECT');
+      expect((err as Error).message).toContain(url.startsWith('sqlite') ? 'a-file' : ':1/');
+    });
+  });
+}
