@@ -60,9 +60,9 @@ const SUMMARY_COLUMNS = [
 const n = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 /** PostgreSQL text cannot hold NUL; no stored value contains one (they are removed on save). */
-const NUL = /\u0000/g;
-const hasNul = (v: unknown): boolean => typeof v === 'string' && v.includes('\u0000');
-const clean = (v: string, max: number): string => v.replace(NUL, '').slice(0, max);
+const NUL = String.fromCharCode(0);
+const hasNul = (v: unknown): boolean => typeof v === 'string' && v.includes(NUL);
+const clean = (v: string, max: number): string => v.replaceAll(NUL, '').slice(0, max);
 
 function toSummary(r: Row): ApplicationSummary {
   return {
