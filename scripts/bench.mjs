@@ -6,6 +6,8 @@
 //    task ids, plus a zstd copy, and a folder of many logs (copies under new app ids).
 // 2. Baseline: read the file, split lines, JSON.parse every line.
 // 3. The collector producing the full model: plain, zstd, and the folder single-threaded and on 2 threads.
+// 4. Then scripts/bench-store.mjs: ingest into SQLite against parse-only, and query latency on 100,000
+//    stored attempts on SQLite and PostgreSQL.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -235,4 +237,13 @@ async function main() {
   );
 }
 
-await main();
+/** The storage half (ingest against parse-only, query latency on 100,000 attempts): bench-store.mjs. */
+function storeBench() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/bench-store.mjs')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// SPARKPILOT_BENCH_ONLY=collector|store runs one half.
+const only = process.env.SPARKPILOT_BENCH_ONLY;
+if (process.argv[2] === '--child' || only !== 'store') await main();
+if (process.argv[2] !== '--child' && only !== 'collector') storeBench();

@@ -92,6 +92,8 @@ export async function ingestEventLogs(
   const result = await collector.collect(paths, {
     ...(signal ? { signal } : {}),
     keepResults: false,
+    // The calling thread stores; worker threads parse.
+    callingThread: false,
     select: async (unit) => {
       const signature = await signatureOf(unit);
       if (signature === undefined) return true;

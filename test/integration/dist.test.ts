@@ -32,8 +32,12 @@ describe('the built package', () => {
     const esm = await import(`${root}dist/index.js`);
     const parallel = await esm.eventLogCollector({ workers: 2 }).collect(sharedData('spark-events'));
     const serial = await esm.eventLogCollector({ workers: 1 }).collect(sharedData('spark-events'));
+    const offThread = await esm.eventLogCollector({ workers: 2 }).collect(sharedData('spark-events'), {
+      callingThread: false,
+    });
     expect(parallel.applications.length).toBe(18);
     expect(JSON.stringify(parallel.applications)).toBe(JSON.stringify(serial.applications));
+    expect(JSON.stringify(offThread.applications)).toBe(JSON.stringify(serial.applications));
   });
 });
 

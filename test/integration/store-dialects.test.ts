@@ -58,10 +58,13 @@ for (const [dialect, urlFor] of DIALECTS) {
       opened.push(store);
       expect(await migrationStatus(store.knex, { tablePrefix })).toEqual({
         applied: [],
-        pending: ['0001_initial'],
+        pending: ['0001_initial', '0002_name_binary_order'],
         current: null,
       });
-      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0001_initial']);
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([
+        '0001_initial',
+        '0002_name_binary_order',
+      ]);
       expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([]);
       const again = await openStore(url, { tablePrefix });
       opened.push(again);
@@ -73,10 +76,53 @@ for (const [dialect, urlFor] of DIALECTS) {
           models[0],
         ),
       ).toBeUndefined();
-      expect((await rollback(store.knex, { tablePrefix, all: true })).rolledBack).toEqual(['0001_initial']);
+      expect((await rollback(store.knex, { tablePrefix, all: true })).rolledBack).toEqual([
+        '0002_name_binary_order',
+        '0001_initial',
+      ]);
       expect((await migrationStatus(store.knex, { tablePrefix })).current).toBeNull();
       await again.close();
       await store.close();
+    });
+
+    it('upgrades a store of schema version 1 to the newest, keeping every attempt', async () => {
+      const tablePrefix = prefix();
+      const store = await openStore(urlFor(), { tablePrefix, migrate: false });
+      opened.push(store);
+      expect((await migrate(store.knex, { tablePrefix, to: '0001_initial' })).applied).toEqual([
+        '0001_initial',
+      ]);
+      for (const m of models) await store.applications.save(m);
+      const before = (await store.applications.list({ limit: 1000, sort: 'name', order: 'asc' })).items;
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0002_name_binary_order']);
+      const after = (await store.applications.list({ limit: 1000, sort: 'name', order: 'asc' })).items;
+      expect(after).toEqual(before);
+      for (const m of models) {
+        expect(firstDifference(await store.applications.get(m.appId, m.attemptId ?? ''), m)).toBeUndefined();
+      }
+      // Names sort by code point and a prefix is exact (case and all), on every dialect.
+      const names = after.map((s) => s.name);
+      expect(names).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      const name = models[0]!.application.name;
+      const byPrefix = await store.applications.list({ namePrefix: name.slice(0, 4), limit: 1000 });
+      expect(byPrefix.items.map((s) => s.appId).sort()).toEqual(
+        after
+          .filter((s) => s.name.startsWith(name.slice(0, 4)))
+          .map((s) => s.appId)
+          .sort(),
+      );
+      const upper = await store.applications.list({
+        namePrefix: name.slice(0, 4).toUpperCase(),
+        limit: 1000,
+      });
+      expect(upper.items.map((s) => s.appId).sort()).toEqual(
+        after
+          .filter((s) => s.name.startsWith(name.slice(0, 4).toUpperCase()))
+          .map((s) => s.appId)
+          .sort(),
+      );
+      await expect(migrate(store.knex, { tablePrefix, to: '0099_nothing' })).rejects.toThrow(/0001_initial/);
+      await rollback(store.knex, { tablePrefix, all: true });
     });
 
     it('leaves nothing half-written when a save fails midway, and the next save completes it', async () => {

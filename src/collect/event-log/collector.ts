@@ -55,6 +55,12 @@ export interface LogUnitInfo {
 export interface EventLogCollectOptions extends CollectOptions {
   /** Decides, before reading, whether to read a log (an incremental ingest skips unchanged ones). */
   select?: (unit: LogUnitInfo) => boolean | Promise<boolean>;
+  /**
+   * Parse on the calling thread too (default true). Turn it off when the calling thread has work of its
+   * own beside parsing, as `onApplication` writing to a database: with several logs, every parser is
+   * then a worker thread and the calling thread only consumes.
+   */
+  callingThread?: boolean;
 }
 
 function workerScript(): string | undefined {
@@ -88,12 +94,26 @@ function reviveError(reply: Extract<WorkerReply, { ok: false }>): SparkpilotErro
   return err;
 }
 
+/** Parsed models that may wait for the consumer (`onApplication`) before the parsers pause. */
+const MAX_WAITING = 2;
+
 /** One worker thread that parses the units it is sent, one at a time. */
 class WorkerLane {
   private readonly worker: Worker;
 
   constructor(script: string, options: EventLogCollectorOptions) {
-    this.worker = new Worker(script, { workerData: { options } });
+    // Workers inherit the host's flags, but refuse `--input-type` (a host started as `node -e` with ESM
+    // input): leave it out, and when the rest holds flags a worker cannot take either, start with none.
+    const flags = process.execArgv;
+    const execArgv = flags.some((a) => a.startsWith('--input-type'))
+      ? flags.filter((a) => !a.startsWith('--input-type'))
+      : undefined;
+    try {
+      this.worker = new Worker(script, { workerData: { options }, ...(execArgv ? { execArgv } : {}) });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+      this.worker = new Worker(script, { workerData: { options }, execArgv: [] });
+    }
   }
 
   parse(index: number, unit: SerializedUnit, signal?: AbortSignal): Promise<WorkerReply> {
@@ -187,10 +207,30 @@ export const eventLogCollector = defineFactory(
       const total = units.length;
       onProgress?.({ done, total, bytes });
 
+      // The consumer (`onApplication`, a database write) runs beside the parsers, one call at a time in
+      // the order models arrive: a lane waits only while `MAX_WAITING` models are already queued for it,
+      // which bounds memory. Its first error stops every lane and is what `collect` throws.
+      const queued: Promise<void>[] = [];
+      let consumerFailed: { error: unknown } | undefined;
       const accept = async (unit: LogUnit, model: ApplicationAttemptModel) => {
         if (keepResults) applications.push(model);
         warnings.push(...model.warnings);
-        await onApplication?.(model, { name: unit.name });
+        if (!onApplication) return;
+        const previous = queued[queued.length - 1];
+        const call: Promise<void> = (async () => {
+          await previous;
+          try {
+            if (!consumerFailed) await onApplication(model, { name: unit.name });
+          } catch (error) {
+            consumerFailed ??= { error };
+            stop = true;
+          } finally {
+            queued.shift(); // calls end in order, so the one ending is the first
+          }
+        })();
+        queued.push(call);
+        if (queued.length > MAX_WAITING) await queued[queued.length - 1 - MAX_WAITING];
+        if (consumerFailed) throw consumerFailed.error;
       };
       const reject = (unit: LogUnit, error: SparkpilotError) => {
         if (!unit.explicit && error.code === 'SPARKPILOT_EVENTLOG_NOT_SPARK') {
@@ -205,13 +245,21 @@ export const eventLogCollector = defineFactory(
         failures.push({ source: unit.name, explicit: unit.explicit, error });
       };
 
-      // Parsers: the calling thread plus (parsers - 1) worker threads, all taking units from one queue.
+      // Parsers: the calling thread plus (parsers - 1) worker threads, all taking units from one queue; or
+      // `parsers` worker threads when the calling thread is kept free.
       const parsers =
         options.workers === 1 ? 1 : Math.min(options.workers || availableParallelism(), units.length);
-      const script = parsers > 1 ? workerScript() : undefined;
+      const offThread = collectOptions.callingThread === false && units.length > 1;
+      const script = parsers > 1 || offThread ? workerScript() : undefined;
+      const workerLanes = script ? (offThread ? parsers : parsers - 1) : 0;
       let next = 0;
       let stop = false;
-      const take = () => (!stop && next < units.length ? next++ : -1);
+      // Largest logs first: no lane is left parsing one big log alone at the end while the others idle.
+      const order = units
+        .map((u, i) => ({ i, size: u.parts.reduce((a, p) => a + p.size, 0) }))
+        .sort((a, b) => b.size - a.size || a.i - b.i)
+        .map((x) => x.i);
+      const take = () => (!stop && next < order.length ? order[next++]! : -1);
 
       const parseHere = async (index: number) => {
         const unit = units[index]!;
@@ -250,18 +298,31 @@ export const eventLogCollector = defineFactory(
         for (let i = take(); i >= 0; i = take()) await parseHere(i);
       };
       const workerLane = async (lane: WorkerLane) => {
+        const send = (i: number) => {
+          if (i < 0) return undefined;
+          const reply = lane.parse(i, serializeUnit(units[i]!), signal);
+          reply.catch(() => {}); // awaited below; a worker dying meanwhile is no unhandled rejection
+          return reply;
+        };
         try {
-          for (let i = take(); i >= 0; i = take()) {
+          let i = take();
+          let inFlight = send(i);
+          while (inFlight) {
             let reply: WorkerReply;
             try {
-              reply = await lane.parse(i, serializeUnit(units[i]!), signal);
+              reply = await inFlight;
             } catch {
               if (signal?.aborted) throw signal.reason;
-              // A worker that died parses nothing more; its unit is parsed here instead.
+              // A worker that died parses nothing more: its unit, and its share of the rest, are parsed here.
               await parseHere(i);
+              await inProcessLane();
               return;
             }
             const unit = units[i]!;
+            // The worker starts on its next log before this one is handed on (and perhaps waits for
+            // the consumer), so it never idles between logs.
+            i = take();
+            inFlight = send(i);
             done++;
             if (reply.ok) {
               bytes += reply.model.stats.bytes;
@@ -273,14 +334,21 @@ export const eventLogCollector = defineFactory(
           await lane.close();
         }
       };
-      const lanes = script ? Array.from({ length: parsers - 1 }, () => new WorkerLane(script, options)) : [];
+      const lanes = Array.from({ length: workerLanes }, () => new WorkerLane(script!, options));
       // One lane failing (a consumer's error, an abort) stops the others taking more work.
       const guard = (p: Promise<void>) =>
         p.catch((err: unknown) => {
           stop = true;
           throw err;
         });
-      await Promise.all([guard(inProcessLane()), ...lanes.map((l) => guard(workerLane(l)))]);
+      try {
+        const here = lanes.length < parsers || lanes.length === 0 ? [guard(inProcessLane())] : [];
+        await Promise.all([...here, ...lanes.map((l) => guard(workerLane(l)))]);
+      } finally {
+        // Never leave a consumer call running behind the caller's back, even when a lane failed.
+        await Promise.all(queued);
+      }
+      if (consumerFailed) throw consumerFailed.error;
       throwIfAborted(signal);
       applications.sort(compareModels);
       return { applications, warnings, failures };

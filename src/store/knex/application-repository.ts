@@ -93,10 +93,54 @@ function toSummary(r: Row): ApplicationSummary {
   };
 }
 
-/** A stable hash of what an attempt says (not where it was read from). */
-function contentHash(model: ApplicationAttemptModel, tags: string[]): string {
-  const { sources: _s, warnings: _w, ...content } = model;
-  return createHash('sha256').update(JSON.stringify(content)).update(tags.join('\n')).digest('hex');
+/** Rows of the child tables of one attempt, without the attempt's key (filled in once it is known). */
+interface ChildRows {
+  jobs: Row[];
+  stages: Row[];
+  executors: Row[];
+  sqlExecutions: Row[];
+  failures: Row[];
+  tags: Row[];
+}
+
+/** The child rows of an attempt, each model part serialized once (the hash reads the same strings). */
+function childRows(m: ApplicationAttemptModel, tags: string[]): ChildRows {
+  return {
+    jobs: m.jobs.map((j) => ({ job_id: j.jobId, status: j.status, data: JSON.stringify(j) })),
+    stages: m.stages.map((s) => ({
+      stage_id: s.stageId,
+      stage_attempt_id: s.attemptId,
+      status: s.status,
+      executor_run_time: s.executorRunTime,
+      data: JSON.stringify(s),
+    })),
+    executors: m.executors.map((e) => ({ executor_id: clean(e.id, 255), data: JSON.stringify(e) })),
+    sqlExecutions: m.sql.map((q) => ({ execution_id: q.id, status: q.status, data: JSON.stringify(q) })),
+    failures: m.failures.map((f, seq) => ({
+      seq,
+      reason: clean(f.reason, 64),
+      class_name: f.className === null ? null : clean(f.className, 512),
+      count: f.count,
+      data: JSON.stringify(f),
+    })),
+    tags: [...new Set(tags.map((tag) => clean(tag, 255)))].filter((tag) => tag).map((tag) => ({ tag })),
+  };
+}
+
+/**
+ * A stable hash of what an attempt says (not where it was read from: sources and warnings are left out),
+ * over the serialized parts that are stored.
+ */
+function contentHash(row: Row, m: ApplicationAttemptModel, children: ChildRows): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([m.appId, m.attemptId ?? null, m.sparkContextId ?? null, m.exitCode ?? null]));
+  h.update(JSON.stringify(m.stats));
+  for (const part of [row.application, row.environment, row.tags] as string[]) h.update(`\n${part}`);
+  for (const rows of Object.values(children) as Row[][]) {
+    h.update('\n#');
+    for (const r of rows) h.update(`\n${String(r.data ?? r.tag)}`);
+  }
+  return h.digest('hex');
 }
 
 interface Cursor {
@@ -129,6 +173,9 @@ export interface KnexRepositoryOptions {
   tablePrefix?: string;
 }
 
+/** A name prefix shared by this many attempts is scanned through the sort column's index on SQLite. */
+const COMMON_PREFIX_ROWS = 2000;
+
 /** Rows per insert statement: keeps every dialect under its bound-parameter limit. */
 const BATCH = 200;
 
@@ -137,18 +184,20 @@ const BATCH = 200;
  */
 export class KnexApplicationRepository implements ApplicationRepository {
   private readonly t: TableNames;
+  private readonly sqlite: boolean;
 
   constructor(
     private readonly knex: Knex,
     options: KnexRepositoryOptions = {},
   ) {
     this.t = tableNames(options.tablePrefix ?? 'sparkpilot_');
+    this.sqlite = /sqlite/.test(String((knex.client as { dialect?: string }).dialect));
   }
 
   async save(model: ApplicationAttemptModel, options: SaveOptions = {}): Promise<SaveResult> {
     throwIfAborted(options.signal);
     const summary = summarize(model, options.tags);
-    const hash = contentHash(model, summary.tags);
+    const children = childRows(model, summary.tags);
     const t = this.t;
     const base = { appId: summary.appId, attemptId: summary.attemptId };
     const row: Row = {
@@ -176,7 +225,7 @@ export class KnexApplicationRepository implements ApplicationRepository {
       memory_bytes_spilled: summary.memoryBytesSpilled,
       disk_bytes_spilled: summary.diskBytesSpilled,
       tags: clean(summary.tags.join('\n'), 2048),
-      content_hash: hash,
+      content_hash: '',
       application: JSON.stringify(model.application),
       environment: JSON.stringify(model.environment),
       extra: JSON.stringify({
@@ -188,6 +237,8 @@ export class KnexApplicationRepository implements ApplicationRepository {
       }),
       stored_at: Date.now(),
     };
+    const hash = contentHash(row, model, children);
+    row.content_hash = hash;
     const attempt = async (): Promise<SaveResult> =>
       this.knex.transaction(async (trx) => {
         const existing = (await trx(t.attempts)
@@ -205,7 +256,7 @@ export class KnexApplicationRepository implements ApplicationRepository {
           pk = n(typeof first === 'object' ? first.id : first);
         }
         throwIfAborted(options.signal);
-        await this.insertChildren(trx, pk, model, summary.tags);
+        await this.insertChildren(trx, pk, children);
         return { ...base, outcome: existing ? ('updated' as const) : ('new' as const) };
       });
     const wrap = (err: unknown) =>
@@ -230,56 +281,21 @@ export class KnexApplicationRepository implements ApplicationRepository {
     }
   }
 
-  private async insertChildren(
-    trx: Knex.Transaction,
-    pk: number,
-    m: ApplicationAttemptModel,
-    tags: string[],
-  ) {
+  private async insertChildren(trx: Knex.Transaction, pk: number, children: ChildRows) {
     const t = this.t;
-    const insert = async (table: string, rows: Row[]) => {
-      for (let i = 0; i < rows.length; i += BATCH) await trx(table).insert(rows.slice(i, i + BATCH));
-    };
-    await insert(
-      t.jobs,
-      m.jobs.map((j) => ({ attempt_pk: pk, job_id: j.jobId, status: j.status, data: JSON.stringify(j) })),
-    );
-    await insert(
-      t.stages,
-      m.stages.map((s) => ({
-        attempt_pk: pk,
-        stage_id: s.stageId,
-        stage_attempt_id: s.attemptId,
-        status: s.status,
-        executor_run_time: s.executorRunTime,
-        data: JSON.stringify(s),
-      })),
-    );
-    await insert(
-      t.executors,
-      m.executors.map((e) => ({ attempt_pk: pk, executor_id: clean(e.id, 255), data: JSON.stringify(e) })),
-    );
-    await insert(
-      t.sqlExecutions,
-      m.sql.map((q) => ({ attempt_pk: pk, execution_id: q.id, status: q.status, data: JSON.stringify(q) })),
-    );
-    await insert(
-      t.failures,
-      m.failures.map((f, seq) => ({
-        attempt_pk: pk,
-        seq,
-        reason: clean(f.reason, 64),
-        class_name: f.className === null ? null : clean(f.className, 512),
-        count: f.count,
-        data: JSON.stringify(f),
-      })),
-    );
-    await insert(
-      t.tags,
-      [...new Set(tags.map((tag) => clean(tag, 255)))]
-        .filter((tag) => tag)
-        .map((tag) => ({ attempt_pk: pk, tag })),
-    );
+    const tables: [string, Row[]][] = [
+      [t.jobs, children.jobs],
+      [t.stages, children.stages],
+      [t.executors, children.executors],
+      [t.sqlExecutions, children.sqlExecutions],
+      [t.failures, children.failures],
+      [t.tags, children.tags],
+    ];
+    for (const [table, rows] of tables) {
+      for (let i = 0; i < rows.length; i += BATCH) {
+        await trx(table).insert(rows.slice(i, i + BATCH).map((r) => ({ attempt_pk: pk, ...r })));
+      }
+    }
   }
 
   private async deleteChildren(trx: Knex.Transaction | Knex, pks: number[]): Promise<void> {
@@ -387,11 +403,18 @@ export class KnexApplicationRepository implements ApplicationRepository {
       if (v !== undefined) q.where(`a.${col}`, String(v));
     }
     if (query.namePrefix !== undefined) {
-      // LIKE with its wildcards escaped (by '!', which every dialect takes as an escape), still bound.
-      // LIKE narrows (and can use the name index) but ignores case on SQLite and MySQL; substr is exact.
-      const escaped = query.namePrefix.replace(/[!%_]/g, (c) => `!${c}`);
-      q.whereRaw(`a.name like ? escape '!'`, [`${escaped}%`]);
-      q.whereRaw('substr(a.name, 1, ?) = ?', [[...query.namePrefix].length, query.namePrefix]);
+      // Names compare by code point on every dialect (binary collations), so the names that start with
+      // the prefix are a range of the name index: [prefix, successor). substr keeps the match exact.
+      const prefix = query.namePrefix;
+      const upper = prefixSuccessor(prefix);
+      // SQLite keeps no statistics of value ranges (no STAT4), so it takes the name index for any prefix,
+      // and a common prefix then sorts most of the table. When the prefix is common and the order is not
+      // by name, a unary + keeps the range off the index and the sort column's index finds the page.
+      const name =
+        sort !== 'name' && this.sqlite && (await this.commonPrefix(prefix, upper)) ? '+a.name' : 'a.name';
+      q.whereRaw(`${name} >= ?`, [prefix]);
+      if (upper !== undefined) q.whereRaw(`${name} < ?`, [upper]);
+      q.whereRaw('substr(a.name, 1, ?) = ?', [[...prefix].length, prefix]);
     }
     if (query.status !== undefined) {
       q.whereIn('a.status', Array.isArray(query.status) ? query.status : [query.status]);
@@ -433,6 +456,14 @@ export class KnexApplicationRepository implements ApplicationRepository {
     return result;
   }
 
+  /** Whether at least {@link COMMON_PREFIX_ROWS} names start with `prefix` (read from the name index only). */
+  private async commonPrefix(prefix: string, upper: string | undefined): Promise<boolean> {
+    const q = this.knex(this.t.attempts).where('name', '>=', prefix);
+    if (upper !== undefined) q.where('name', '<', upper);
+    const rows = (await q.select('name').limit(COMMON_PREFIX_ROWS)) as Row[];
+    return rows.length >= COMMON_PREFIX_ROWS;
+  }
+
   async remove(appId: string, attemptId?: string): Promise<number> {
     return this.knex.transaction(async (trx) => {
       const q = trx(this.t.attempts).where({ app_id: appId });
@@ -444,6 +475,20 @@ export class KnexApplicationRepository implements ApplicationRepository {
       return pks.length;
     });
   }
+}
+
+/**
+ * The least string above every string that starts with `prefix`, in code-point order: the prefix with its
+ * last code point incremented (dropping trailing U+10FFFF), skipping the surrogate range; `undefined` when
+ * no such string exists.
+ */
+export function prefixSuccessor(prefix: string): string | undefined {
+  const cps = [...prefix].map((c) => c.codePointAt(0)!);
+  while (cps.length > 0 && cps[cps.length - 1] === 0x10ffff) cps.pop();
+  if (cps.length === 0) return undefined;
+  const last = cps.pop()! + 1;
+  cps.push(last === 0xd800 ? 0xe000 : last);
+  return String.fromCodePoint(...cps);
 }
 
 /** A unique violation on the attempts table's (app_id, attempt_id): another writer inserted it first. */

@@ -4,7 +4,9 @@
  * @module
  */
 import type { Knex } from 'knex';
+import { StoreError } from '../../errors.js';
 import * as initial from './migrations/0001_initial.js';
+import * as nameBinaryOrder from './migrations/0002_name_binary_order.js';
 import { type TableNames, tableNames } from './tables.js';
 
 interface Migration {
@@ -14,7 +16,10 @@ interface Migration {
 }
 
 /** Every migration, oldest first. Never edit a released one: add the next. */
-const MIGRATIONS: readonly Migration[] = [{ name: '0001_initial', up: initial.up, down: initial.down }];
+const MIGRATIONS: readonly Migration[] = [
+  { name: '0001_initial', up: initial.up, down: initial.down },
+  { name: '0002_name_binary_order', up: nameBinaryOrder.up, down: nameBinaryOrder.down },
+];
 
 /** Options of the migration functions. */
 export interface MigrateOptions {
@@ -57,9 +62,31 @@ export interface MigrationStatus {
  * await migrate(db, { tablePrefix: 'sparkpilot_' });
  * ```
  */
-export async function migrate(knex: Knex, options: MigrateOptions = {}): Promise<{ applied: string[] }> {
-  const [, log] = (await knex.migrate.latest(config(options))) as [number, string[]];
-  return { applied: log };
+export async function migrate(
+  knex: Knex,
+  options: MigrateOptions & {
+    /** Stop after this migration (default: the newest). Upgrade tests use it to build an older schema. */
+    to?: string;
+  } = {},
+): Promise<{ applied: string[] }> {
+  if (options.to === undefined) {
+    const [, log] = (await knex.migrate.latest(config(options))) as [number, string[]];
+    return { applied: log };
+  }
+  const target = MIGRATIONS.findIndex((m) => m.name === options.to);
+  if (target < 0) {
+    throw new StoreError(
+      'SPARKPILOT_STORE_MIGRATION',
+      `No migration is named ${JSON.stringify(options.to)}. Known: ${MIGRATIONS.map((m) => m.name).join(', ')}.`,
+    );
+  }
+  const applied: string[] = [];
+  for (;;) {
+    const { applied: done } = await migrationStatus(knex, options);
+    if (done.length > target) return { applied };
+    const [, log] = (await knex.migrate.up(config(options))) as [number, string[]];
+    applied.push(...log);
+  }
 }
 
 /** Which migrations are applied and which are pending. */
