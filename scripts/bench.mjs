@@ -8,6 +8,7 @@
 // 3. The collector producing the full model: plain, zstd, and the folder single-threaded and on 2 threads.
 // 4. Then scripts/bench-store.mjs: ingest into SQLite against parse-only, and query latency on 100,000
 //    stored attempts on SQLite and PostgreSQL.
+// 5. Then scripts/bench-recommend.mjs: the recommenders' leave-one-out error and regret on real runs.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -243,7 +244,17 @@ function storeBench() {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-// SPARKPILOT_BENCH_ONLY=collector|store runs one half.
+/** The recommenders' leave-one-out evaluation on real runs: bench-recommend.mjs. */
+function recommendBench() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/bench-recommend.mjs')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// SPARKPILOT_BENCH_ONLY=collector|store|recommend runs one part.
 const only = process.env.SPARKPILOT_BENCH_ONLY;
-if (process.argv[2] === '--child' || only !== 'store') await main();
-if (process.argv[2] !== '--child' && only !== 'collector') storeBench();
+if (process.argv[2] === '--child') await main();
+else {
+  if (!only || only === 'collector') await main();
+  if (!only || only === 'store') storeBench();
+  if (!only || only === 'recommend') recommendBench();
+}

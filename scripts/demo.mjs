@@ -2,6 +2,8 @@
 // `npm run demo`: builds sparkpilot if needed, then ingests the event logs that real Spark wrote into
 // test/fixtures/spark-events (every codec, a rolling log, in-progress logs, failed tasks, History Server
 // zips) into an embedded SQLite database (.demo/sparkpilot.db), lists what it stored, and shows one attempt.
+// Then it ingests real runs of a workload under several executor settings (test/fixtures/workloads),
+// analyzes the run with failed tasks, and recommends the next run's settings for the workload.
 // Run it twice: the second ingest skips every log, because none changed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,4 +28,10 @@ cli('list', 'apps', 'list', '--limit', '20');
 const scenarios = JSON.parse(
   readFileSync(`${root}test/fixtures/spark-events/fixtures.json`, 'utf8'),
 ).scenarios;
-cli('show', 'apps', 'show', scenarios.find((s) => s.scenario === 'failures').appId);
+const failures = scenarios.find((s) => s.scenario === 'failures').appId;
+cli('show', 'apps', 'show', failures);
+cli('ingest workloads', 'ingest', `${root}test/fixtures/workloads`, '--no-progress');
+cli('analyze', 'analyze', failures);
+const workload = JSON.parse(readFileSync(`${root}test/fixtures/workloads/manifest.json`, 'utf8')).runs[0]
+  .workload;
+cli('recommend', 'recommend', '--job', `sparkpilot-workload-${workload}`, '--objective', 'balanced');

@@ -30,6 +30,10 @@ export type SparkpilotErrorCode =
   | 'SPARKPILOT_STORE_BAD_QUERY'
   | 'SPARKPILOT_STORE_BAD_CURSOR'
   | 'SPARKPILOT_STORE_MIGRATION'
+  | 'SPARKPILOT_RECOMMEND_NO_DATA'
+  | 'SPARKPILOT_RECOMMEND_NO_CANDIDATE'
+  | 'SPARKPILOT_RECOMMEND_UNKNOWN'
+  | 'SPARKPILOT_ANALYZE_NOT_FOUND'
   | 'SPARKPILOT_ABORTED'
   | (string & {});
 
@@ -130,6 +134,18 @@ brand(EventLogError, 'EventLogError', SparkpilotError);
 /** The store could not be reached, a query was malformed, or a write failed (and was rolled back). */
 export class StoreError extends SparkpilotError {}
 brand(StoreError, 'StoreError', SparkpilotError);
+
+/**
+ * A recommendation could not be made or found: no data about the job (`SPARKPILOT_RECOMMEND_NO_DATA`), no
+ * candidate setting fits the pricing (`SPARKPILOT_RECOMMEND_NO_CANDIDATE`), or an unknown recommendation id
+ * (`SPARKPILOT_RECOMMEND_UNKNOWN`).
+ */
+export class RecommendError extends SparkpilotError {}
+brand(RecommendError, 'RecommendError', SparkpilotError);
+
+/** An application to analyze was not found in the store or at the path given (`SPARKPILOT_ANALYZE_NOT_FOUND`). */
+export class AnalyzeError extends SparkpilotError {}
+brand(AnalyzeError, 'AnalyzeError', SparkpilotError);
 
 /** An operation was cancelled through its `AbortSignal` without a reason of its own. */
 export class AbortError extends SparkpilotError {

@@ -3,9 +3,54 @@
  *
  * @packageDocumentation
  */
+import { jobAnalyzer } from './analyze/job-analyzer.js';
 import { eventLogCollector } from './collect/event-log/collector.js';
+import { ensembleRecommender } from './recommend/ensemble.js';
+import { modelRecommender } from './recommend/model.js';
+import { ruleBasedRecommender } from './recommend/rule-based.js';
+import { similarityRecommender } from './recommend/similarity.js';
 import { markBuiltin, registerFactory } from './registry.js';
 
+export {
+  type Analysis,
+  type AnalyzeOptions,
+  type Analyzer,
+  type Evidence,
+  type Finding,
+  type Heuristic,
+  type HeuristicContext,
+  maxSeverity,
+  SEVERITIES,
+  type Severity,
+  severityOf,
+  severityRank,
+  sparkProperty,
+} from './analyze/analyzer.js';
+export { type EfficiencyReport, efficiencyOf, type StageEfficiency } from './analyze/efficiency.js';
+export {
+  DEFAULT_PART_WEIGHTS,
+  FEATURE_LENGTH,
+  FEATURE_PARTS,
+  FEATURES_VERSION,
+  FeatureIndex,
+  type FeaturePart,
+  featuresOf,
+  type IndexedRun,
+  type Neighbour,
+  nameTokens,
+  type Similarity,
+  similarity,
+} from './analyze/features.js';
+export { builtinHeuristics } from './analyze/heuristics/index.js';
+export { JOB_ANALYZER_VERSION, jobAnalyzer, jobAnalyzerOptionsSchema } from './analyze/job-analyzer.js';
+export { type SimulationPoint, StageSimulator } from './analyze/simulator.js';
+export {
+  type AnalyzerThresholds,
+  type AnalyzerThresholdsInput,
+  analyzerThresholdsSchema,
+  defaultThresholds,
+} from './analyze/thresholds.js';
+export { formatSparkBytes, parseSparkBytes, type SparkByteUnit } from './analyze/units.js';
 export type {
   CollectFailure,
   CollectOptions,
@@ -43,9 +88,11 @@ export {
 } from './config/config.js';
 export {
   AbortError,
+  AnalyzeError,
   ConfigError,
   EventLogError,
   type InputLocation,
+  RecommendError,
   RegistryError,
   SparkpilotError,
   type SparkpilotErrorCode,
@@ -53,6 +100,64 @@ export {
   StoreError,
 } from './errors.js';
 export * from './model/index.js';
+export { type RecommenderInput, recommendWith } from './recommend/engine.js';
+export {
+  type EnsembleOptions,
+  ensembleInput,
+  ensembleRecommender,
+  ensembleRecommenderOptionsSchema,
+} from './recommend/ensemble.js';
+export { modelInput, modelRecommender, modelRecommenderOptionsSchema } from './recommend/model.js';
+export {
+  combine,
+  type DurationEstimate,
+  type DurationPredictor,
+  durationOf,
+  leaveOneOutMape,
+  scalingModelPredictor,
+  similarityPredictor,
+  simulatorPredictor,
+} from './recommend/predict.js';
+export type {
+  Candidate,
+  ConfidenceBasis,
+  FeedbackOutcome,
+  FeedbackRecord,
+  Interval,
+  Objective,
+  Prediction,
+  Pricing,
+  Recommendation,
+  RecommendContext,
+  Recommender,
+  ResourceSettings,
+  SimilarRun,
+} from './recommend/recommender.js';
+export {
+  ruleBasedInput,
+  ruleBasedRecommender,
+  ruleBasedRecommenderOptionsSchema,
+} from './recommend/rule-based.js';
+export {
+  choose,
+  costOf,
+  formatMb,
+  paretoFront,
+  propertiesOf,
+  settingsOf,
+} from './recommend/settings.js';
+export {
+  similarityInput,
+  similarityRecommender,
+  similarityRecommenderOptionsSchema,
+} from './recommend/similarity.js';
+export {
+  createTuner,
+  DEFAULT_PRICING,
+  type RecommendOptions,
+  type Tuner,
+  tunerOptionsSchema,
+} from './recommend/tuner.js';
 export {
   type AdapterFactories,
   type AnalyzerFactories,
@@ -101,6 +206,12 @@ export {
   rollback,
 } from './store/knex/migrate.js';
 export { type TableNames, tableNames } from './store/knex/tables.js';
+export {
+  KnexAnalysisRepository,
+  KnexFeatureRepository,
+  KnexFeedbackRepository,
+  KnexRecommendationRepository,
+} from './store/knex/tuning-repositories.js';
 export type { IngestLedger, LedgerEntry } from './store/ledger.js';
 export type {
   ApplicationQuery,
@@ -114,5 +225,22 @@ export type {
   SaveResult,
 } from './store/repository.js';
 export { jobKeyOf, statusOf, summarize, tagsOf } from './store/summary.js';
+export {
+  type AnalysisRecord,
+  type AnalysisRepository,
+  type FeatureRecord,
+  type FeatureRepository,
+  type FeedbackRecordRow,
+  type FeedbackRepository,
+  type FindingMatch,
+  type FindingQuery,
+  type RecommendationRecord,
+  type RecommendationRepository,
+  SEVERITY_ORDER,
+} from './store/tuning-repository.js';
 
 registerFactory('collector', markBuiltin(eventLogCollector));
+registerFactory('analyzer', markBuiltin(jobAnalyzer));
+for (const f of [ensembleRecommender, ruleBasedRecommender, modelRecommender, similarityRecommender]) {
+  registerFactory('recommender', markBuiltin(f));
+}

@@ -79,11 +79,21 @@ export interface CollectorFactories {
   'event-log': typeof import('./collect/event-log/collector.js').eventLogCollector;
 }
 /** Analyzer factories by name. Augment by declaration merging. */
-// biome-ignore lint/suspicious/noEmptyInterface: augmented by declaration merging
-export interface AnalyzerFactories {}
+export interface AnalyzerFactories {
+  /** The built-in analyzer: heuristics and the efficiency report. */
+  job: typeof import('./analyze/job-analyzer.js').jobAnalyzer;
+}
 /** Recommender factories by name. Augment by declaration merging. */
-// biome-ignore lint/suspicious/noEmptyInterface: augmented by declaration merging
-export interface RecommenderFactories {}
+export interface RecommenderFactories {
+  /** The default: every predictor the evidence allows, weighted by its measured error. */
+  ensemble: typeof import('./recommend/ensemble.js').ensembleRecommender;
+  /** Memory rules from peaks and findings; executors from the stage simulator. */
+  'rule-based': typeof import('./recommend/rule-based.js').ruleBasedRecommender;
+  /** A runtime model fitted per recurring job on its history. */
+  model: typeof import('./recommend/model.js').modelRecommender;
+  /** How similar jobs scaled. */
+  similarity: typeof import('./recommend/similarity.js').similarityRecommender;
+}
 /** Submission adapter factories by name. Augment by declaration merging. */
 // biome-ignore lint/suspicious/noEmptyInterface: augmented by declaration merging
 export interface AdapterFactories {}

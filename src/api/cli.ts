@@ -11,6 +11,7 @@ import { loadConfig } from '../config/config.js';
 import { SparkpilotError } from '../errors.js';
 import { formatBytes, summarizeAttempt } from './format.js';
 import { addStoreCommands } from './store-commands.js';
+import { addTuneCommands } from './tune-commands.js';
 
 const VERSION = '0.1.0';
 
@@ -111,6 +112,7 @@ export function buildProgram(): Command {
       process.exitCode = await inspect(paths, opts);
     });
   addStoreCommands(program);
+  addTuneCommands(program);
   return program;
 }
 

@@ -13,12 +13,14 @@ import { migrationStatus, rollback } from '../store/knex/migrate.js';
 import type { ApplicationQuery, ApplicationSort, AttemptStatus } from '../store/repository.js';
 import { formatBytes, formatDuration, summarizeAttempt } from './format.js';
 
-interface Common {
+/** Options every store command takes. */
+export interface Common {
   db?: string;
   config?: string;
 }
 
-function settings(opts: Common) {
+/** The configuration with `--config` and `--db` applied. */
+export function settings(opts: Common) {
   const config = loadConfig({
     ...(opts.config ? { file: opts.config } : {}),
     overrides: opts.db ? { db: { url: opts.db } } : {},
@@ -36,7 +38,8 @@ function time(value: string): number {
   return t;
 }
 
-function duration(value: string): number {
+/** A duration option (`90s`, `5m`, `2h`, ms). */
+export function duration(value: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|min|h)?$/.exec(value.trim());
   if (!m) throw new InvalidArgumentError(`expected a duration like 90s, 5m, 2h or ms, got "${value}"`);
   const k = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 }[m[2] ?? 'ms']!;
@@ -52,7 +55,8 @@ function whole(value: string): number {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns. */
+export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
     .map((r) =>

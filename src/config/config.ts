@@ -47,6 +47,18 @@ export const configSchema = z
       })
       .strict()
       .default({ workers: 0, maxLineBytes: 512 * 1024 * 1024, exactQuantileValues: 2048 }),
+    /** Recommendations: prices and limits. */
+    tuning: z
+      .object({
+        /** Price of one executor core for one hour (any currency; costs are reported in it). */
+        pricePerCoreHour: z.number().min(0).default(0.04),
+        /** Price of one GB of executor memory (heap plus overhead) for one hour. */
+        pricePerGbHour: z.number().min(0).default(0.005),
+        /** The most executors a recommendation may ask for. */
+        maxExecutors: z.number().int().min(1).max(10_000).default(64),
+      })
+      .strict()
+      .default({ pricePerCoreHour: 0.04, pricePerGbHour: 0.005, maxExecutors: 64 }),
     /** How much the CLI prints. */
     logLevel: z.enum(['silent', 'error', 'warn', 'info', 'debug']).default('info'),
   })

@@ -44,3 +44,8 @@ export interface ApplicationInfo {
 export function formatSparkDate(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('Z', 'GMT');
 }
+
+/** Epoch ms of a History Server date (`2015-02-03T16:42:59.720GMT`); `NaN` when absent or malformed. */
+export function parseSparkDate(date: string | undefined): number {
+  return date ? Date.parse(date.replace(/GMT$/, 'Z')) : Number.NaN;
+}

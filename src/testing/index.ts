@@ -13,8 +13,17 @@ export {
   type TestApi,
 } from './collector-conformance.js';
 export {
+  describeRecommenderConformance,
+  type RecommenderConformanceOptions,
+} from './recommender-conformance.js';
+export {
   describeRepositoryConformance,
   firstDifference,
   HOSTILE_STRINGS,
   type RepositoryConformanceOptions,
 } from './repository-conformance.js';
+export {
+  describeTuningRepositoryConformance,
+  type TuningConformanceOptions,
+  type TuningRepositories,
+} from './tuning-conformance.js';

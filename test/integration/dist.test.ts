@@ -18,6 +18,9 @@ describe('the built package', () => {
     expect(typeof cjs.eventLogCollector).toBe('function');
     expect(esm.listFactories('collector')).toEqual(['event-log']);
     expect(cjs.listFactories('collector')).toEqual(['event-log']);
+    expect(esm.listFactories('analyzer')).toEqual(['job']);
+    expect(cjs.listFactories('recommender')).toEqual(['ensemble', 'model', 'rule-based', 'similarity']);
+    expect(esm.getFactory('recommender', 'ensemble')).toBe(cjs.getFactory('recommender', 'ensemble'));
     const fromCjs = new cjs.EventLogError('SPARKPILOT_EVENTLOG_CORRUPT', { file: 'x' }, 'bad');
     expect(fromCjs).toBeInstanceOf(esm.SparkpilotError);
     expect(fromCjs).toBeInstanceOf(esm.EventLogError);

@@ -2,8 +2,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrate, migrationStatus, openStore, rollback, type Store, StoreError } from '../../src/index.js';
-import { describeRepositoryConformance, firstDifference } from '../../src/testing/index.js';
+import {
+  migrate,
+  migrationStatus,
+  openStore,
+  rollback,
+  type Store,
+  StoreError,
+  tableNames,
+} from '../../src/index.js';
+import {
+  describeRepositoryConformance,
+  describeTuningRepositoryConformance,
+  firstDifference,
+} from '../../src/testing/index.js';
 import { incompleteThenComplete, sparkTestModels } from '../helpers/models.js';
 
 // Real PostgreSQL and MariaDB, started by scripts/services/db.sh (see global-setup.ts); SQLite embedded.
@@ -45,6 +57,23 @@ for (const [dialect, urlFor] of DIALECTS) {
     },
   });
 
+  describeTuningRepositoryConformance(dialect, {
+    test: { describe, it, expect },
+    models,
+    timeout: 120_000,
+    create: async () => {
+      const tablePrefix = prefix();
+      const store = await openStore(urlFor(), { tablePrefix });
+      return {
+        repositories: store,
+        dispose: async () => {
+          await rollback(store.knex, { tablePrefix, all: true });
+          await store.close();
+        },
+      };
+    },
+  });
+
   describe(`store on ${dialect}`, () => {
     const opened: Store[] = [];
     afterAll(async () => {
@@ -58,12 +87,13 @@ for (const [dialect, urlFor] of DIALECTS) {
       opened.push(store);
       expect(await migrationStatus(store.knex, { tablePrefix })).toEqual({
         applied: [],
-        pending: ['0001_initial', '0002_name_binary_order'],
+        pending: ['0001_initial', '0002_name_binary_order', '0003_tuning'],
         current: null,
       });
       expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([
         '0001_initial',
         '0002_name_binary_order',
+        '0003_tuning',
       ]);
       expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([]);
       const again = await openStore(url, { tablePrefix });
@@ -77,6 +107,7 @@ for (const [dialect, urlFor] of DIALECTS) {
         ),
       ).toBeUndefined();
       expect((await rollback(store.knex, { tablePrefix, all: true })).rolledBack).toEqual([
+        '0003_tuning',
         '0002_name_binary_order',
         '0001_initial',
       ]);
@@ -94,7 +125,10 @@ for (const [dialect, urlFor] of DIALECTS) {
       ]);
       for (const m of models) await store.applications.save(m);
       const before = (await store.applications.list({ limit: 1000, sort: 'name', order: 'asc' })).items;
-      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0002_name_binary_order']);
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([
+        '0002_name_binary_order',
+        '0003_tuning',
+      ]);
       const after = (await store.applications.list({ limit: 1000, sort: 'name', order: 'asc' })).items;
       expect(after).toEqual(before);
       for (const m of models) {
@@ -122,6 +156,99 @@ for (const [dialect, urlFor] of DIALECTS) {
           .sort(),
       );
       await expect(migrate(store.knex, { tablePrefix, to: '0099_nothing' })).rejects.toThrow(/0001_initial/);
+      await rollback(store.knex, { tablePrefix, all: true });
+    });
+
+    it('upgrades a store of schema version 2 with tuning rows, keeping them; rolls version 3 back alone', async () => {
+      const tablePrefix = prefix();
+      const url = urlFor();
+      const store = await openStore(url, { tablePrefix, migrate: false });
+      opened.push(store);
+      await migrate(store.knex, { tablePrefix, to: '0002_name_binary_order' });
+      const t = tableNames(tablePrefix);
+      const m = models[0]!;
+      await store.applications.save(m);
+      const attempt = (await store.knex(t.attempts).first('id')) as { id: number | string };
+      const [analysis] = (await store
+        .knex(t.analyses)
+        .insert(
+          { attempt_pk: attempt.id, analyzer: 'job', version: '1', created_at: 1000, data: '{"kept":true}' },
+          ['id'],
+        )) as (number | { id: number })[];
+      const analysisId = typeof analysis === 'object' ? analysis.id : analysis;
+      await store
+        .knex(t.findings)
+        .insert({ analysis_id: analysisId, finding_id: 'task-skew', severity: 'severe' });
+      await store.knex(t.recommendations).insert({
+        id: 'rec-1',
+        job_key: 'daily etl',
+        recommender: 'rules',
+        confidence: 0.75,
+        created_at: 2000,
+        data: '{"old":1}',
+      });
+      await store.knex(t.feedback).insert({
+        recommendation_id: 'rec-1',
+        attempt_pk: attempt.id,
+        created_at: 3000,
+        data: '{"rating":5}',
+      });
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0003_tuning']);
+      const upgraded = await openStore(url, { tablePrefix });
+      opened.push(upgraded);
+      expect(await upgraded.analyses.latest(m.appId)).toEqual({
+        appId: m.appId,
+        attemptId: m.attemptId ?? '',
+        analyzer: 'job',
+        version: '1',
+        createdAt: 1000,
+        severity: 'none',
+        findings: [{ id: 'task-skew', severity: 'severe' }],
+        data: { kept: true },
+      });
+      expect(await upgraded.analyses.withFinding('task-skew')).toEqual([
+        { appId: m.appId, attemptId: m.attemptId ?? '', severity: 'severe' },
+      ]);
+      expect(await upgraded.recommendations.get('rec-1')).toEqual({
+        id: 'rec-1',
+        jobKey: 'daily etl',
+        recommender: 'rules',
+        confidence: 0.75,
+        createdAt: 2000,
+        data: { old: 1 },
+      });
+      expect(await upgraded.feedback.forJob('daily etl')).toEqual([
+        {
+          id: expect.any(Number),
+          recommendationId: 'rec-1',
+          appId: m.appId,
+          attemptId: m.attemptId ?? '',
+          createdAt: 3000,
+          data: { rating: 5 },
+        },
+      ]);
+      expect(await upgraded.features.missing('f1', 10)).toEqual([
+        { appId: m.appId, attemptId: m.attemptId ?? '' },
+      ]);
+      await upgraded.features.put([
+        {
+          appId: m.appId,
+          attemptId: m.attemptId ?? '',
+          jobKey: 'k',
+          version: 'f1',
+          startTime: 1,
+          vector: [1],
+        },
+      ]);
+      // Version 3 was applied in a batch of its own: rolling it back keeps what version 2 held.
+      expect((await rollback(store.knex, { tablePrefix })).rolledBack).toEqual(['0003_tuning']);
+      expect(await store.knex.schema.hasTable(t.features)).toBe(false);
+      expect(await store.knex.schema.hasColumn(t.analyses, 'severity')).toBe(false);
+      for (const table of [t.analyses, t.findings, t.recommendations, t.feedback]) {
+        expect(Number(Object.values((await store.knex(table).count({ n: '*' }))[0]!)[0])).toBe(1);
+      }
+      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0003_tuning']);
+      expect((await upgraded.analyses.latest(m.appId))?.data).toEqual({ kept: true });
       await rollback(store.knex, { tablePrefix, all: true });
     });
 

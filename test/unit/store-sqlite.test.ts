@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/index.js';
-import { describeRepositoryConformance } from '../../src/testing/index.js';
+import {
+  describeRepositoryConformance,
+  describeTuningRepositoryConformance,
+} from '../../src/testing/index.js';
 import { incompleteThenComplete, sparkTestModels } from '../helpers/models.js';
 
 const models = await sparkTestModels();
@@ -22,6 +25,15 @@ for (const [name, url] of [
     create: async () => {
       const store = await openStore(url(), { tablePrefix: 'sp_test_' });
       return { repository: store.applications, dispose: () => store.close() };
+    },
+  });
+
+  describeTuningRepositoryConformance(name, {
+    test: { describe, it, expect },
+    models,
+    create: async () => {
+      const store = await openStore(url(), { tablePrefix: 'sp_test_' });
+      return { repositories: store, dispose: () => store.close() };
     },
   });
 }

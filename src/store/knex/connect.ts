@@ -7,9 +7,21 @@ import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConfigError, StoreError } from '../../errors.js';
 import type { IngestLedger } from '../ledger.js';
+import type {
+  AnalysisRepository,
+  FeatureRepository,
+  FeedbackRepository,
+  RecommendationRepository,
+} from '../tuning-repository.js';
 import { KnexApplicationRepository } from './application-repository.js';
 import { KnexIngestLedger } from './ledger.js';
 import { type MigrateOptions, migrate } from './migrate.js';
+import {
+  KnexAnalysisRepository,
+  KnexFeatureRepository,
+  KnexFeedbackRepository,
+  KnexRecommendationRepository,
+} from './tuning-repositories.js';
 
 // Knex's pool prints connection errors itself; sparkpilot reports them as StoreErrors instead.
 const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
@@ -94,6 +106,14 @@ export interface Store {
   readonly applications: KnexApplicationRepository;
   /** What was ingested, for incremental ingest. */
   readonly ledger: IngestLedger;
+  /** Analyses of stored attempts, with their findings. */
+  readonly analyses: AnalysisRepository;
+  /** Recommendations for recurring jobs. */
+  readonly recommendations: RecommendationRepository;
+  /** Feedback on recommendations. */
+  readonly feedback: FeedbackRepository;
+  /** Feature vectors of stored attempts (for finding similar runs). */
+  readonly features: FeatureRepository;
   /** Closes the connection pool when the store opened it from a URL; leaves a host's Knex alone. */
   close(): Promise<void>;
 }
@@ -130,6 +150,10 @@ export async function createKnexStore(knex: Knex, options: StoreOptions = {}): P
     knex,
     applications: new KnexApplicationRepository(knex, repoOptions),
     ledger: new KnexIngestLedger(knex, repoOptions),
+    analyses: new KnexAnalysisRepository(knex, repoOptions),
+    recommendations: new KnexRecommendationRepository(knex, repoOptions),
+    feedback: new KnexFeedbackRepository(knex, repoOptions),
+    features: new KnexFeatureRepository(knex, repoOptions),
     close: async () => {},
   };
 }

@@ -20,6 +20,7 @@ export function tableNames(prefix: string) {
     findings: `${prefix}findings`,
     recommendations: `${prefix}recommendations`,
     feedback: `${prefix}feedback`,
+    features: `${prefix}features`,
     runs: `${prefix}runs`,
     jobRuns: `${prefix}job_runs`,
   } as const;
