@@ -32,6 +32,16 @@ const MIB = 1024 * 1024;
 /** z for an interval holding about 80% of outcomes. */
 const Z80 = 1.2816;
 
+/** Properties that findings advise and recommendations carry over as they are. */
+const PASS_THROUGH = [
+  'spark.sql.files.maxPartitionBytes',
+  'spark.sql.adaptive.enabled',
+  'spark.serializer',
+  'spark.speculation',
+  'spark.dynamicAllocation.shuffleTracking.enabled',
+  'spark.executor.pyspark.memory',
+];
+
 /** Settings used when a job has no run and declares nothing. */
 export const DEFAULT_SETTINGS: ResourceSettings = {
   executors: 2,
@@ -49,6 +59,8 @@ export interface Sizing {
   overheadShare: number;
   driverMemoryMb: number;
   shufflePartitions?: number;
+  /** Other Spark properties the findings advise (input split size, serializer, ...). */
+  extraProperties: Record<string, string>;
   /** Finding ids that changed the sizing. */
   findings: string[];
   notes: string[];
@@ -122,6 +134,17 @@ export function sizeFrom(run: ApplicationAttemptModel | undefined, context: Reco
       break;
     }
   }
+  // Advice of the findings on properties the resource settings do not cover.
+  const extraProperties: Record<string, string> = {};
+  for (const f of context.analysis?.findings ?? []) {
+    for (const [k, v] of Object.entries(f.properties ?? {})) {
+      if (PASS_THROUGH.includes(k) && !(k in extraProperties)) {
+        extraProperties[k] = v;
+        findings.push(f.id);
+        notes.push(`${f.title}: ${k} = ${v}.`);
+      }
+    }
+  }
   if (run) {
     const pyMem = parseSparkBytes(sparkProperty(run, 'spark.executor.pyspark.memory'), 'm');
     if (pyMem) overheadShare = Math.max(overheadShare, pyMem / MIB / (perCore * base.coresPerExecutor));
@@ -131,6 +154,7 @@ export function sizeFrom(run: ApplicationAttemptModel | undefined, context: Reco
     overheadShare,
     driverMemoryMb,
     ...(shufflePartitions !== undefined ? { shufflePartitions } : {}),
+    extraProperties,
     findings: [...new Set(findings)],
     notes,
   };
@@ -186,7 +210,7 @@ export function recommendWith(context: RecommendContext, input: RecommenderInput
       };
       candidates.push({
         settings,
-        properties: propertiesOf(settings),
+        properties: { ...propertiesOf(settings), ...sizing.extraProperties },
         prediction: predictionFor(settings, duration, context.pricing),
       });
     }

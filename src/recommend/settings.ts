@@ -4,6 +4,7 @@
  * @module
  */
 import { sparkProperty } from '../analyze/analyzer.js';
+import { maxConcurrentSlots, slotSpans } from '../analyze/timeline.js';
 import { parseSparkBytes } from '../analyze/units.js';
 import type { ApplicationAttemptModel } from '../model/attempt.js';
 import type { Candidate, Objective, Prediction, Pricing, ResourceSettings } from './recommender.js';
@@ -55,20 +56,8 @@ export function settingsOf(model: ApplicationAttemptModel): ResourceSettings {
 
 /** The most executors (not the driver) alive at the same time. */
 function maxAlive(model: ApplicationAttemptModel): number {
-  const events: [number, number][] = [];
-  for (const e of model.executors) {
-    if (e.id === 'driver') continue;
-    events.push([Date.parse(e.addTime.replace(/GMT$/, 'Z')) || 0, 1]);
-    if (e.removeTime) events.push([Date.parse(e.removeTime.replace(/GMT$/, 'Z')) || 0, -1]);
-  }
-  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let cur = 0;
-  let max = 0;
-  for (const [, d] of events) {
-    cur += d;
-    max = Math.max(max, cur);
-  }
-  return Math.max(1, max);
+  const executors = slotSpans(model).filter((s) => s.executorId !== 'driver');
+  return Math.max(1, maxConcurrentSlots(executors.map((s) => ({ ...s, cores: 1 }))));
 }
 
 /** The Spark properties that set `s` (static allocation: dynamic allocation off). */

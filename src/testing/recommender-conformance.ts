@@ -57,7 +57,7 @@ export function describeRecommenderConformance(name: string, options: Recommende
         expect(r.id.length).toBeGreaterThan(0);
         expect(r.jobKey).toBe(jobKey);
         expect(r.objective).toBe('balanced');
-        expect(r.properties).toEqual(propertiesOf(r.settings));
+        expect(r.properties).toMatchObject(propertiesOf(r.settings));
         expect(r.settings.executors).toBeGreaterThanOrEqual(1);
         expect(r.settings.executors).toBeLessThanOrEqual(16);
         const d = r.prediction.durationMs;

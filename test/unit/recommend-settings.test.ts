@@ -192,3 +192,44 @@ describe('features and similarity', async () => {
     }
   });
 });
+
+describe('findings in a recommendation', () => {
+  it('carries the properties the findings advise beyond resources, and names those findings', async () => {
+    const { ensembleRecommender } = await import('../../src/index.js');
+    const runs = (await eventLogCollector({ workers: 1 }).collect(fixture('workloads/aggregate')))
+      .applications;
+    const rec = await ensembleRecommender().recommend({
+      jobKey: 'sparkpilot-workload-aggregate',
+      history: runs,
+      similar: [],
+      objective: 'balanced',
+      pricing: { corePerHour: 0.04, gbPerHour: 0.005 },
+      feedback: [],
+      maxExecutors: 4,
+      analysis: {
+        appId: runs[0]!.appId,
+        attemptId: '',
+        analyzer: 'job',
+        version: '1',
+        createdAt: 0,
+        severity: 'moderate',
+        efficiency: {} as never,
+        findings: [
+          {
+            id: 'small-files',
+            title: 'Tiny input splits',
+            severity: 'moderate',
+            summary: '',
+            evidence: { metrics: {} },
+            advice: [],
+            properties: { 'spark.sql.files.maxPartitionBytes': '256m', 'spark.executor.memory': '99g' },
+          },
+        ],
+      },
+    });
+    expect(rec.properties['spark.sql.files.maxPartitionBytes']).toBe('256m');
+    // Resource properties come from the sizing, never copied from a finding.
+    expect(rec.properties['spark.executor.memory']).not.toBe('99g');
+    expect(rec.findings).toContain('small-files');
+  });
+});

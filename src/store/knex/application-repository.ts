@@ -19,6 +19,7 @@ import type {
 } from '../repository.js';
 import { summarize } from '../summary.js';
 import { type TableNames, tableNames } from './tables.js';
+import { isUniqueViolation } from './unique.js';
 
 type Row = Record<string, unknown>;
 
@@ -270,7 +271,7 @@ export class KnexApplicationRepository implements ApplicationRepository {
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       // Two writers raced to insert the same new attempt: the loser retries once, as an update.
-      if (isAttemptRace(err, t.attempts)) {
+      if (isUniqueViolation(err, t.attempts)) {
         try {
           return await attempt();
         } catch (again) {
@@ -489,18 +490,6 @@ export function prefixSuccessor(prefix: string): string | undefined {
   const last = cps.pop()! + 1;
   cps.push(last === 0xd800 ? 0xe000 : last);
   return String.fromCodePoint(...cps);
-}
-
-/** A unique violation on the attempts table's (app_id, attempt_id): another writer inserted it first. */
-function isAttemptRace(err: unknown, attemptsTable: string): boolean {
-  const e = err as { code?: string; errno?: number; message?: string; table?: string };
-  const message = e?.message ?? '';
-  const unique =
-    e?.code === '23505' ||
-    e?.code === 'ER_DUP_ENTRY' ||
-    e?.errno === 1062 ||
-    (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(message));
-  return unique && (e.table === attemptsTable || message.includes(attemptsTable));
 }
 
 /** Keys in the order the collector writes them, so a stored model equals the collected one. */

@@ -21,6 +21,7 @@ import {
 } from '../tuning-repository.js';
 import type { KnexRepositoryOptions } from './application-repository.js';
 import { type TableNames, tableNames } from './tables.js';
+import { isUniqueViolation } from './unique.js';
 
 type Row = Record<string, unknown>;
 type Db = Knex | Knex.Transaction;
@@ -97,18 +98,6 @@ function limitOf(value: number | undefined, fallback: number, max: number): numb
 function insertedId(inserted: unknown): number {
   const first = (inserted as (number | { id: number })[])[0];
   return n(typeof first === 'object' ? first.id : first);
-}
-
-/** A unique violation on `table`: another writer inserted the same key first. */
-function isUniqueViolation(err: unknown, table: string): boolean {
-  const e = err as { code?: string; errno?: number; message?: string; table?: string };
-  const message = e?.message ?? '';
-  const unique =
-    e?.code === '23505' ||
-    e?.code === 'ER_DUP_ENTRY' ||
-    e?.errno === 1062 ||
-    (e?.code === 'SQLITE_CONSTRAINT' && /UNIQUE/i.test(message));
-  return unique && (e.table === table || message.includes(table));
 }
 
 const ofApp = (appId: string, attemptId: string | undefined) =>
