@@ -59,6 +59,8 @@ export interface Sizing {
   overheadShare: number;
   driverMemoryMb: number;
   shufflePartitions?: number;
+  /** Dynamic allocation's floor, when the job's newest run used dynamic allocation. */
+  dynamicAllocation?: { minExecutors: number };
   /** Other Spark properties the findings advise (input split size, serializer, ...). */
   extraProperties: Record<string, string>;
   /** Finding ids that changed the sizing. */
@@ -154,6 +156,7 @@ export function sizeFrom(run: ApplicationAttemptModel | undefined, context: Reco
     overheadShare,
     driverMemoryMb,
     ...(shufflePartitions !== undefined ? { shufflePartitions } : {}),
+    ...(base.dynamicAllocation ? { dynamicAllocation: base.dynamicAllocation } : {}),
     extraProperties,
     findings: [...new Set(findings)],
     notes,
@@ -171,6 +174,9 @@ export function sized(executors: number, cores: number, sizing: Sizing): Resourc
     driverMemoryMb: Math.max(1024, Math.ceil(sizing.driverMemoryMb / 256) * 256),
   };
   if (sizing.shufflePartitions !== undefined) s.shufflePartitions = sizing.shufflePartitions;
+  if (sizing.dynamicAllocation) {
+    s.dynamicAllocation = { minExecutors: Math.min(executors, sizing.dynamicAllocation.minExecutors) };
+  }
   return s;
 }
 
@@ -249,6 +255,11 @@ export function recommendWith(context: RecommendContext, input: RecommenderInput
       confidence *= 0.6 + avg * 0.1;
       input.basis.reasons.push(`Earlier recommendations of this job were rated ${avg.toFixed(1)} of 5.`);
     }
+  }
+  if (pick.settings.dynamicAllocation) {
+    notes.push(
+      `The job runs with dynamic allocation: kept, with at most ${pick.settings.executors} executor(s) (the prediction assumes the busiest stages reach them).`,
+    );
   }
   if (newest) {
     const was = durationOf(newest);

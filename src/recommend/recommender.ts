@@ -23,6 +23,11 @@ export interface ResourceSettings {
   driverMemoryMb: number;
   /** `spark.sql.shuffle.partitions`, when the evidence supports a value. */
   shufflePartitions?: number;
+  /**
+   * Dynamic allocation bounds, kept when the job's runs used dynamic allocation: `executors` is then the
+   * most it may scale to (what the prediction assumes at the busiest stages), `minExecutors` the floor.
+   */
+  dynamicAllocation?: { minExecutors: number };
 }
 
 /** A predicted value with an interval (about 80% of outcomes inside). */

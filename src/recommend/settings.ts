@@ -49,6 +49,10 @@ export function settingsOf(model: ApplicationAttemptModel): ResourceSettings {
     ),
     driverMemoryMb: mb('spark.driver.memory', 1024),
   };
+  if (prop('spark.dynamicAllocation.enabled') === 'true') {
+    const min = Number(prop('spark.dynamicAllocation.minExecutors') ?? '0');
+    settings.dynamicAllocation = { minExecutors: Number.isInteger(min) && min >= 0 ? min : 0 };
+  }
   const partitions = Number(prop('spark.sql.shuffle.partitions'));
   if (Number.isInteger(partitions) && partitions > 0) settings.shufflePartitions = partitions;
   return settings;
@@ -60,16 +64,24 @@ function maxAlive(model: ApplicationAttemptModel): number {
   return Math.max(1, maxConcurrentSlots(executors.map((s) => ({ ...s, cores: 1 }))));
 }
 
-/** The Spark properties that set `s` (static allocation: dynamic allocation off). */
+/**
+ * The Spark properties that set `s`: a static executor count, or, when `s.dynamicAllocation` is set,
+ * dynamic allocation between its floor and `s.executors`.
+ */
 export function propertiesOf(s: ResourceSettings): Record<string, string> {
-  const p: Record<string, string> = {
-    'spark.executor.instances': String(s.executors),
+  const p: Record<string, string> = s.dynamicAllocation
+    ? {
+        'spark.dynamicAllocation.enabled': 'true',
+        'spark.dynamicAllocation.minExecutors': String(s.dynamicAllocation.minExecutors),
+        'spark.dynamicAllocation.maxExecutors': String(s.executors),
+      }
+    : { 'spark.executor.instances': String(s.executors), 'spark.dynamicAllocation.enabled': 'false' };
+  Object.assign(p, {
     'spark.executor.cores': String(s.coresPerExecutor),
     'spark.executor.memory': formatMb(s.executorMemoryMb),
     'spark.executor.memoryOverhead': formatMb(s.memoryOverheadMb),
     'spark.driver.memory': formatMb(s.driverMemoryMb),
-    'spark.dynamicAllocation.enabled': 'false',
-  };
+  });
   if (s.shufflePartitions !== undefined) p['spark.sql.shuffle.partitions'] = String(s.shufflePartitions);
   return p;
 }

@@ -233,3 +233,40 @@ describe('findings in a recommendation', () => {
     expect(rec.findings).toContain('small-files');
   });
 });
+
+describe('dynamic allocation', () => {
+  it('is kept for a job that used it, with the recommended executors as its ceiling', async () => {
+    const { ensembleRecommender } = await import('../../src/index.js');
+    // A real run with dynamic allocation on (shared data: the History Server suite's dynamic allocation app).
+    const runs = (
+      await eventLogCollector({ workers: 1 }).collect(sharedData('spark-events'))
+    ).applications.filter((m) =>
+      m.environment.sparkProperties.some(([k, v]) => k === 'spark.dynamicAllocation.enabled' && v === 'true'),
+    );
+    expect(runs.length).toBeGreaterThan(0);
+    const run = runs[0]!;
+    expect(settingsOf(run).dynamicAllocation).toBeDefined();
+    const rec = await ensembleRecommender().recommend({
+      jobKey: jobKeyOf(run.application.name),
+      history: [run],
+      similar: [],
+      objective: 'time',
+      pricing: { corePerHour: 0.04, gbPerHour: 0.005 },
+      feedback: [],
+      maxExecutors: 6,
+    });
+    expect(rec.properties['spark.dynamicAllocation.enabled']).toBe('true');
+    expect(rec.properties['spark.dynamicAllocation.maxExecutors']).toBe(String(rec.settings.executors));
+    expect(rec.properties['spark.executor.instances']).toBeUndefined();
+    expect(Number(rec.properties['spark.dynamicAllocation.minExecutors'])).toBeLessThanOrEqual(
+      rec.settings.executors,
+    );
+  });
+
+  it('is off, with a static count, for a job that did not use it', () => {
+    expect(propertiesOf(s(3))).toMatchObject({
+      'spark.dynamicAllocation.enabled': 'false',
+      'spark.executor.instances': '3',
+    });
+  });
+});
