@@ -34,6 +34,9 @@ export type SparkpilotErrorCode =
   | 'SPARKPILOT_RECOMMEND_NO_CANDIDATE'
   | 'SPARKPILOT_RECOMMEND_UNKNOWN'
   | 'SPARKPILOT_ANALYZE_NOT_FOUND'
+  | 'SPARKPILOT_SUBMIT_REJECTED'
+  | 'SPARKPILOT_SUBMIT_UNREACHABLE'
+  | 'SPARKPILOT_SUBMIT_UNKNOWN_ID'
   | 'SPARKPILOT_ABORTED'
   | (string & {});
 
@@ -146,6 +149,79 @@ brand(RecommendError, 'RecommendError', SparkpilotError);
 /** An application to analyze was not found in the store or at the path given (`SPARKPILOT_ANALYZE_NOT_FOUND`). */
 export class AnalyzeError extends SparkpilotError {}
 brand(AnalyzeError, 'AnalyzeError', SparkpilotError);
+
+/**
+ * Error codes of {@link SubmissionError}:
+ * - `SPARKPILOT_SUBMIT_REJECTED`: the cluster refused the request (bad properties, missing jar, quota);
+ *   retrying the same request will not help.
+ * - `SPARKPILOT_SUBMIT_UNREACHABLE`: the cluster could not be reached or timed out; a retry may help.
+ * - `SPARKPILOT_SUBMIT_UNKNOWN_ID`: no submission with that id is known to the cluster.
+ */
+export type SubmissionErrorCode =
+  | 'SPARKPILOT_SUBMIT_REJECTED'
+  | 'SPARKPILOT_SUBMIT_UNREACHABLE'
+  | 'SPARKPILOT_SUBMIT_UNKNOWN_ID';
+
+/** Options of a {@link SubmissionError}. */
+export interface SubmissionErrorOptions extends SparkpilotErrorOptions {
+  /** The adapter that failed; prefixes the message as `[name]`. */
+  adapter?: string;
+  /** Whether retrying can help; defaults by code (only `SPARKPILOT_SUBMIT_UNREACHABLE` is retryable). */
+  retryable?: boolean;
+  /** The key of the request, when the error is about one. */
+  submissionKey?: string;
+  /** The submission id, when the error is about one. */
+  submissionId?: string;
+}
+
+/**
+ * A submission failed, or a submission was not found. {@link SubmissionError.retryable} says whether trying
+ * again can help (as Temporal's `ApplicationFailure.nonRetryable`, inverted): the orchestrator retries only
+ * retryable errors, and only under the same submission key.
+ *
+ * @example
+ * ```ts
+ * throw new SubmissionError(
+ *   'SPARKPILOT_SUBMIT_UNREACHABLE',
+ *   `submission key "${key}": http://master:6066 did not answer in 30 s. Check that the master is up; the submission will be retried.`,
+ *   { adapter: 'standalone-rest', submissionKey: key, cause: err },
+ * );
+ * ```
+ */
+export class SubmissionError extends SparkpilotError {
+  /** Whether trying again (with the same submission key) can help. */
+  readonly retryable: boolean;
+  /** The key of the request, when the error is about one. */
+  readonly submissionKey?: string;
+  /** The submission id, when the error is about one. */
+  readonly submissionId?: string;
+  /** The adapter that failed, when known. */
+  readonly adapter?: string;
+
+  constructor(
+    code: SubmissionErrorCode | (string & {}),
+    message: string,
+    options: SubmissionErrorOptions = {},
+  ) {
+    const prefixed =
+      options.adapter && !message.startsWith('[') ? `[${options.adapter}] ${message}` : message;
+    super(code, prefixed, { cause: options.cause });
+    this.retryable = options.retryable ?? code === 'SPARKPILOT_SUBMIT_UNREACHABLE';
+    if (options.submissionKey !== undefined) this.submissionKey = options.submissionKey;
+    if (options.submissionId !== undefined) this.submissionId = options.submissionId;
+    if (options.adapter !== undefined) this.adapter = options.adapter;
+  }
+}
+brand(SubmissionError, 'SubmissionError', SparkpilotError);
+
+/**
+ * A pipeline could not be defined or scheduled. The message starts with `[sparkpilot] [pipeline <name>]`
+ * and says what to change. Codes: `SPARKPILOT_PIPELINE_INVALID`, `SPARKPILOT_PIPELINE_DUPLICATE_JOB`,
+ * `SPARKPILOT_PIPELINE_UNKNOWN_DEPENDENCY`, `SPARKPILOT_PIPELINE_DATASET_CONFLICT`, `SPARKPILOT_PIPELINE_CYCLE`,
+ * `SPARKPILOT_PIPELINE_SCHEDULE`, `SPARKPILOT_PIPELINE_UNKNOWN_JOB`, `SPARKPILOT_PIPELINE_TEMPLATE`.
+ */
+export class PipelineError extends SparkpilotError {}
+brand(PipelineError, 'PipelineError', SparkpilotError);
 
 /** An operation was cancelled through its `AbortSignal` without a reason of its own. */
 export class AbortError extends SparkpilotError {

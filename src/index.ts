@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { inMemoryAdapter } from './adapters/in-memory.js';
 import { jobAnalyzer } from './analyze/job-analyzer.js';
 import { eventLogCollector } from './collect/event-log/collector.js';
 import { ensembleRecommender } from './recommend/ensemble.js';
@@ -11,6 +12,27 @@ import { ruleBasedRecommender } from './recommend/rule-based.js';
 import { similarityRecommender } from './recommend/similarity.js';
 import { markBuiltin, registerFactory } from './registry.js';
 
+export {
+  type AdapterCallOptions,
+  type AdapterCapabilities,
+  isTerminal,
+  type Submission,
+  type SubmissionAdapter,
+  type SubmissionApplication,
+  type SubmissionRequest,
+  type SubmissionState,
+  type SubmissionStatus,
+} from './adapters/adapter.js';
+export { type Clock, ManualClock, realClock } from './adapters/clock.js';
+export {
+  type InMemoryAdapter,
+  type InMemoryAdapterOptions,
+  type InMemoryJobScript,
+  type InMemorySubmissionRecord,
+  inMemoryAdapter,
+  inMemoryAdapterOptionsSchema,
+  inMemoryJobScriptSchema,
+} from './adapters/in-memory.js';
 export {
   type Analysis,
   type AnalyzeOptions,
@@ -100,6 +122,49 @@ export {
   StoreError,
 } from './errors.js';
 export * from './model/index.js';
+export {
+  type Application,
+  type AutoResources,
+  type AutoResourcesInput,
+  applicationSchema,
+  autoResourcesSchema,
+  type CriticalPath,
+  criticalPath,
+  definePipeline,
+  downstreamOf,
+  type EdgeReason,
+  type ExplicitResources,
+  type ExplicitResourcesInput,
+  explicitResourcesSchema,
+  type Job,
+  type JobInput,
+  jobSchema,
+  type PipelineDefinition,
+  type PipelineEdge,
+  type PipelineInput,
+  type PipelineOutput,
+  pipelineSchema,
+  type Resources,
+  type ResourcesInput,
+  resourcesSchema,
+  type Schedule,
+  scheduleSchema,
+  topologicalOrder,
+  type WaitFor,
+  waitForSchema,
+} from './orchestrate/pipeline.js';
+export {
+  type DataInterval,
+  dateInZone,
+  intervalEndingAtOrBefore,
+  intervalsBetween,
+  nextFireTime,
+  renderJob,
+  renderTemplate,
+  type ScheduleOptions,
+  TEMPLATE_VARIABLES,
+  type TemplateVars,
+} from './orchestrate/schedule.js';
 export { type RecommenderInput, recommendWith } from './recommend/engine.js';
 export {
   type EnsembleOptions,
@@ -241,6 +306,7 @@ export {
 
 registerFactory('collector', markBuiltin(eventLogCollector));
 registerFactory('analyzer', markBuiltin(jobAnalyzer));
+registerFactory('adapter', markBuiltin(inMemoryAdapter));
 for (const f of [ensembleRecommender, ruleBasedRecommender, modelRecommender, similarityRecommender]) {
   registerFactory('recommender', markBuiltin(f));
 }

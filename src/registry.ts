@@ -95,8 +95,10 @@ export interface RecommenderFactories {
   similarity: typeof import('./recommend/similarity.js').similarityRecommender;
 }
 /** Submission adapter factories by name. Augment by declaration merging. */
-// biome-ignore lint/suspicious/noEmptyInterface: augmented by declaration merging
-export interface AdapterFactories {}
+export interface AdapterFactories {
+  /** Scripted durations and failures, for tests. */
+  'in-memory': typeof import('./adapters/in-memory.js').inMemoryAdapter;
+}
 
 /** The kinds of extension point and the factories known for each. */
 export interface FactoryKinds {

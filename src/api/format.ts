@@ -2,27 +2,10 @@
  * Human-readable formatting of models for the CLI.
  * @module
  */
+import { formatBytes, formatMs as formatDuration } from '../analyze/units.js';
 import type { ApplicationAttemptModel } from '../model/attempt.js';
 
-/** Bytes as `12.3 MB` (powers of 1024, like Spark's UI). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = bytes;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
-
-/** Milliseconds as `1.5 s`, `3.2 min`, `2.1 h`. */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
-}
+export { formatBytes, formatDuration };
 
 /** A few lines summarising one application attempt. */
 export function summarizeAttempt(m: ApplicationAttemptModel): string {

@@ -5,6 +5,12 @@
  *
  * @packageDocumentation
  */
+
+export {
+  ADAPTER_CONFORMANCE_JOB_NAMES,
+  type AdapterConformanceOptions,
+  describeAdapterConformance,
+} from './adapter-conformance.js';
 export {
   type CollectorConformanceOptions,
   describeCollectorConformance,
