@@ -109,6 +109,16 @@ describe('the example and the demo', () => {
     expect(r.stdout).toMatch(/\d+ x ExceptionFailure org\.apache\.spark\.api\.python\.PythonException/);
   });
 
+  it('examples/tune-a-job.mjs stores the workload runs and recommends settings for each objective', () => {
+    const r = spawnSync(process.execPath, [`${root}examples/tune-a-job.mjs`], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const runs = JSON.parse(readFileSync(`${root}test/fixtures/workloads/manifest.json`, 'utf8')).runs;
+    expect(r.stdout).toContain(`stored ${runs.length} run(s)`);
+    for (const objective of ['time', 'balanced', 'cost']) {
+      expect(r.stdout).toMatch(new RegExp(`^${objective}: \\d+ x \\d+ cores, \\d+ MiB -> [\\d.]+ s`, 'm'));
+    }
+  });
+
   it('npm run demo ingests the bundled logs into SQLite, lists them, and skips them the second time', () => {
     const env = {
       ...process.env,
@@ -124,6 +134,12 @@ describe('the example and the demo', () => {
     expect(first.stdout).toMatch(/APP ID\s+ATTEMPT\s+NAME\s+STATUS/);
     expect(first.stdout).toContain('sparkpilot-fixture-failures');
     expect(first.stdout).toMatch(/failure: ExceptionFailure/);
+    // It ends with the analysis of the run with failed tasks and a recommendation for a workload.
+    expect(first.stdout).toMatch(/\[critical\] task-failures: Failed tasks/);
+    expect(first.stdout).toMatch(
+      /rec_[0-9a-f-]+ for job "sparkpilot-workload-\w+" \(ensemble, objective balanced\), confidence 0\.\d\d/,
+    );
+    expect(first.stdout).toMatch(/^--conf spark\.executor\.cores=\d+$/m);
     const second = spawnSync(process.execPath, [`${root}scripts/demo.mjs`], { encoding: 'utf8', env });
     expect(second.status).toBe(0);
     expect(second.stdout).toContain(`new 0, updated 0, unchanged 0, skipped ${scenarios.length + 1}`);
