@@ -7,6 +7,7 @@ import cliProgress from 'cli-progress';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { SparkpilotError } from '../errors.js';
+import { createTuner } from '../recommend/tuner.js';
 import { ingestEventLogs } from '../store/ingest.js';
 import { openStore } from '../store/knex/connect.js';
 import { migrationStatus, rollback } from '../store/knex/migrate.js';
@@ -123,6 +124,10 @@ export function addStoreCommands(program: Command): void {
           },
         });
         bar?.stop();
+        // Feature vectors of what was stored, so that later similarity searches need not read the models.
+        if (report.new + report.updated > 0) {
+          await createTuner(store).refreshFeatures({ signal: controller.signal });
+        }
         const lines = [
           `new ${report.new}, updated ${report.updated}, unchanged ${report.unchanged}, skipped ${report.skipped} (files unchanged since the last ingest), failed ${report.failed.length}`,
           `read ${formatBytes(report.bytes)} into ${config.db.url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')}`,

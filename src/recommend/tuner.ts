@@ -86,6 +86,11 @@ export interface Tuner {
   feedback(recommendationId: string, outcome: FeedbackOutcome): Promise<FeedbackRecord>;
   /** A stored recommendation. */
   recommendation(id: string): Promise<Recommendation | undefined>;
+  /**
+   * Compute the feature vectors of stored attempts that have none (new or updated since), so that the next
+   * similarity search does not; returns how many were computed. `sparkpilot ingest` calls it.
+   */
+  refreshFeatures(options?: { signal?: AbortSignal }): Promise<number>;
 }
 
 /**
@@ -128,8 +133,8 @@ export function createTuner(
     return model;
   };
 
-  /** Feature vectors of every stored attempt (computed for those that lack them), in memory. */
-  const featureIndex = async (signal?: AbortSignal): Promise<FeatureIndex> => {
+  const refreshFeatures = async (signal?: AbortSignal): Promise<number> => {
+    let computed = 0;
     for (;;) {
       throwIfAborted(signal);
       const missing = await store.features.missing(FEATURES_VERSION, 200);
@@ -148,9 +153,16 @@ export function createTuner(
         });
       }
       await store.features.put(records);
+      computed += records.length;
       index = undefined;
       if (records.length === 0) break;
     }
+    return computed;
+  };
+
+  /** Feature vectors of every stored attempt (computed for those that lack them), in memory. */
+  const featureIndex = async (signal?: AbortSignal): Promise<FeatureIndex> => {
+    await refreshFeatures(signal);
     if (!index) {
       const next = new FeatureIndex();
       for (const r of await store.features.all(FEATURES_VERSION, signal ? { signal } : {})) {
@@ -282,6 +294,10 @@ export function createTuner(
         data: record,
       });
       return record;
+    },
+
+    refreshFeatures(opts = {}) {
+      return refreshFeatures(opts.signal);
     },
 
     async recommendation(id) {

@@ -137,5 +137,13 @@ describe('the tuner over a store of real runs', () => {
     expect(near[0]!.similarity.value).toBeGreaterThanOrEqual(near[2]!.similarity.value);
     const model = await store.applications.get(r.appId);
     expect(settingsOf(model!).executors).toBe(r.executors);
+    // Every stored attempt has its vector now; a changed attempt loses it and gets it back.
+    expect(await tuner.refreshFeatures()).toBe(0);
+    const changed = structuredClone(model!);
+    changed.warnings = [];
+    changed.stats = { ...changed.stats, events: changed.stats.events + 1 };
+    expect((await store.applications.save(changed)).outcome).toBe('updated');
+    expect(await tuner.refreshFeatures()).toBe(1);
+    expect(await tuner.refreshFeatures()).toBe(0);
   });
 });

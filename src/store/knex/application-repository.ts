@@ -301,7 +301,8 @@ export class KnexApplicationRepository implements ApplicationRepository {
 
   private async deleteChildren(trx: Knex.Transaction | Knex, pks: number[]): Promise<void> {
     const t = this.t;
-    for (const table of [t.jobs, t.stages, t.executors, t.sqlExecutions, t.failures, t.tags]) {
+    // The feature vector goes too: it was computed from the content being replaced (or removed).
+    for (const table of [t.jobs, t.stages, t.executors, t.sqlExecutions, t.failures, t.tags, t.features]) {
       await trx(table).whereIn('attempt_pk', pks).delete();
     }
   }
