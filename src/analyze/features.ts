@@ -154,6 +154,43 @@ export interface Similarity {
   parts: Record<FeaturePart, number>;
 }
 
+/** The parts in layout order, as flat tables: the one scoring routine reads them. */
+const PARTS = Object.entries(FEATURE_PARTS) as [FeaturePart, readonly [number, number]][];
+const PART_FROM = PARTS.map(([, r]) => r[0]);
+const PART_TO = PARTS.map(([, r]) => r[1]);
+/** The part's scale; 0 marks the name part (compared by cosine). */
+const PART_SCALES = PARTS.map(([name]) => (name === 'name' ? 0 : PART_SCALE[name]));
+
+/**
+ * Similarity (0 to 1) of one part of `a` (from `ao`) and `b` (from `bo`): for the name, the cosine of the
+ * unit-length token vectors (two names without a word are alike; one without is unlike any); for the
+ * others, one minus the mean absolute difference over the part's scale.
+ */
+function partSimilarity(
+  part: number,
+  a: ArrayLike<number>,
+  ao: number,
+  b: ArrayLike<number>,
+  bo: number,
+): number {
+  const from = PART_FROM[part]!;
+  const to = PART_TO[part]!;
+  const scale = PART_SCALES[part]!;
+  let acc = 0;
+  if (scale === 0) {
+    let na = 0;
+    let nb = 0;
+    for (let i = from; i < to; i++) {
+      acc += a[ao + i]! * b[bo + i]!;
+      na += a[ao + i]!;
+      nb += b[bo + i]!;
+    }
+    return na === 0 && nb === 0 ? 1 : Math.max(0, Math.min(1, acc));
+  }
+  for (let i = from; i < to; i++) acc += Math.abs(a[ao + i]! - b[bo + i]!);
+  return Math.max(0, 1 - acc / (to - from) / scale);
+}
+
 /** The similarity of two feature vectors, part by part. */
 export function similarity(
   a: ArrayLike<number>,
@@ -163,29 +200,10 @@ export function similarity(
   const parts = {} as Record<FeaturePart, number>;
   let total = 0;
   let wsum = 0;
-  for (const [name, [from, to]] of Object.entries(FEATURE_PARTS) as [
-    FeaturePart,
-    readonly [number, number],
-  ][]) {
-    let p: number;
-    if (name === 'name') {
-      let dot = 0;
-      let na = 0;
-      let nb = 0;
-      for (let i = from; i < to; i++) {
-        dot += a[i]! * b[i]!;
-        na += a[i]!;
-        nb += b[i]!;
-      }
-      // Two names without a word are alike; one without is unlike any.
-      p = na === 0 && nb === 0 ? 1 : Math.max(0, Math.min(1, dot));
-    } else {
-      let d = 0;
-      for (let i = from; i < to; i++) d += Math.abs(a[i]! - b[i]!);
-      p = Math.max(0, 1 - d / (to - from) / PART_SCALE[name]);
-    }
-    parts[name] = p;
-    total += weights[name] * p;
+  for (let p = 0; p < PARTS.length; p++) {
+    const name = PARTS[p]![0];
+    parts[name] = partSimilarity(p, a, 0, b, 0);
+    total += weights[name] * parts[name];
     wsum += weights[name];
   }
   return { value: wsum > 0 ? total / wsum : 0, parts };
@@ -249,12 +267,7 @@ export class FeatureIndex {
     } = {},
   ): Neighbour[] {
     const weights = options.weights ?? DEFAULT_PART_WEIGHTS;
-    // The parts as flat arrays, so the scan allocates nothing per run.
-    const entries = Object.entries(FEATURE_PARTS) as [FeaturePart, readonly [number, number]][];
-    const from = entries.map(([, r]) => r[0]);
-    const to = entries.map(([, r]) => r[1]);
-    const w = entries.map(([name]) => weights[name]);
-    const scale = entries.map(([name]) => (name === 'name' ? 0 : PART_SCALE[name]));
+    const w = PARTS.map(([name]) => weights[name]);
     const wsum = w.reduce((a, b) => a + b, 0) || 1;
     const data = this.data;
     const q = Float64Array.from(vector);
@@ -267,22 +280,7 @@ export class FeatureIndex {
       if (options.exclude?.(run)) continue;
       const base = i * FEATURE_LENGTH;
       let s = 0;
-      for (let p = 0; p < from.length; p++) {
-        let acc = 0;
-        if (scale[p] === 0) {
-          let nq = 0;
-          let nd = 0;
-          for (let j = from[p]!; j < to[p]!; j++) {
-            acc += q[j]! * data[base + j]!;
-            nq += q[j]!;
-            nd += data[base + j]!;
-          }
-          s += w[p]! * (nq === 0 && nd === 0 ? 1 : Math.max(0, Math.min(1, acc)));
-        } else {
-          for (let j = from[p]!; j < to[p]!; j++) acc += Math.abs(q[j]! - data[base + j]!);
-          s += w[p]! * Math.max(0, 1 - acc / (to[p]! - from[p]!) / scale[p]!);
-        }
-      }
+      for (let p = 0; p < w.length; p++) s += w[p]! * partSimilarity(p, q, 0, data, base);
       s /= wsum;
       if (best.length < k || s > best[best.length - 1]!.s) {
         let j = best.length < k ? best.length : best.length - 1;

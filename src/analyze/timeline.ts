@@ -40,20 +40,21 @@ export function stageSpans(model: ApplicationAttemptModel): StageSpan[] {
   return spans;
 }
 
+/** The union of `[start, end)` intervals as disjoint windows, in time order. */
+export function mergeIntervals(intervals: readonly { start: number; end: number }[]): [number, number][] {
+  const windows: [number, number][] = [];
+  for (const { start, end } of [...intervals].sort((a, b) => a.start - b.start)) {
+    const last = windows[windows.length - 1];
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else windows.push([start, end]);
+  }
+  return windows;
+}
+
 /** Total length of the union of `[start, end)` intervals, ms. */
 export function unionLength(intervals: readonly { start: number; end: number }[]): number {
-  const sorted = [...intervals].sort((a, b) => a.start - b.start);
   let total = 0;
-  let curStart = Number.NEGATIVE_INFINITY;
-  let curEnd = Number.NEGATIVE_INFINITY;
-  for (const { start, end } of sorted) {
-    if (start > curEnd) {
-      if (curEnd > curStart) total += curEnd - curStart;
-      curStart = start;
-      curEnd = end;
-    } else if (end > curEnd) curEnd = end;
-  }
-  if (curEnd > curStart) total += curEnd - curStart;
+  for (const [a, b] of mergeIntervals(intervals)) total += Math.max(0, b - a);
   return total;
 }
 

@@ -159,18 +159,16 @@ export function similarityPredictor(
     let v = 0;
     for (const r of usable) {
       const sim = simulatorOf(r.model);
-      v += (r.similarity * sim.predictSlots(slots)) / sim.predictSlots(sim.observedSlots);
+      // The observed setting predicts the observed wall clock exactly, so no simulation is needed for it.
+      v += (r.similarity * sim.predictSlots(slots)) / Math.max(1, sim.observedWallClockMs);
     }
     return v / weight;
   };
   const relError = Math.min(0.9, UNMEASURED_ERROR + (1 - meanSim) * 0.5);
   if (newest) {
-    const own = slotsOf(settingsOf(newest));
-    const t = durationOf(newest);
-    return {
-      name: 'similarity',
-      predict: (s) => ({ ms: (t * relative(slotsOf(s))) / relative(own), relError }),
-    };
+    // This job's newest run, moved by how the similar runs scaled from its slots to the target's.
+    const base = durationOf(newest) / relative(slotsOf(settingsOf(newest)));
+    return { name: 'similarity', predict: (s) => ({ ms: base * relative(slotsOf(s)), relError }) };
   }
   return {
     name: 'similarity',

@@ -7,7 +7,7 @@
 import type { ApplicationAttemptModel } from '../../model/attempt.js';
 import type { Heuristic } from '../analyzer.js';
 import { severityOf } from '../analyzer.js';
-import { slotSpans, stageSpans } from '../timeline.js';
+import { mergeIntervals, slotSpans, stageSpans } from '../timeline.js';
 import { formatRatio } from '../units.js';
 import { isLocalMode, workersOf } from './common.js';
 
@@ -31,12 +31,7 @@ export interface CoreTime {
 export function coreTimeOf(model: ApplicationAttemptModel): CoreTime | undefined {
   if (isLocalMode(model)) return undefined;
   const slots = slotSpans(model);
-  const windows: [number, number][] = [];
-  for (const s of stageSpans(model)) {
-    const last = windows[windows.length - 1];
-    if (last && s.start <= last[1]) last[1] = Math.max(last[1], s.end);
-    else windows.push([s.start, s.end]);
-  }
+  const windows = mergeIntervals(stageSpans(model));
   let allocatedMs = 0;
   let duringMs = 0;
   for (const s of slots) {
