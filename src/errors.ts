@@ -223,6 +223,15 @@ brand(SubmissionError, 'SubmissionError', SparkpilotError);
 export class PipelineError extends SparkpilotError {}
 brand(PipelineError, 'PipelineError', SparkpilotError);
 
+/**
+ * The orchestrator was misconfigured or asked for something it cannot do. Codes:
+ * `SPARKPILOT_ORCHESTRATOR_CONFIG` (options), `SPARKPILOT_ORCHESTRATOR_UNKNOWN_PIPELINE`,
+ * `SPARKPILOT_ORCHESTRATOR_UNKNOWN_RUN`, `SPARKPILOT_ORCHESTRATOR_STATE` (e.g. rerunning a job that is still
+ * running), `SPARKPILOT_ORCHESTRATOR_STOPPED`.
+ */
+export class OrchestratorError extends SparkpilotError {}
+brand(OrchestratorError, 'OrchestratorError', SparkpilotError);
+
 /** An operation was cancelled through its `AbortSignal` without a reason of its own. */
 export class AbortError extends SparkpilotError {
   constructor(message = 'The operation was aborted.', options?: SparkpilotErrorOptions) {

@@ -126,6 +126,12 @@ export interface SubmissionAdapter {
    * restart, before submitting again. Present when `capabilities.findBySubmissionKey`.
    */
   findBySubmissionKey?(submissionKey: string, options?: AdapterCallOptions): Promise<Submission | undefined>;
+  /**
+   * Optional: resolves with the final status once the submission reaches a terminal state (rejects with
+   * `signal.reason` when aborted). Adapters that learn of the end without polling (the in-memory one)
+   * implement it; the orchestrator polls {@link SubmissionAdapter.status} otherwise.
+   */
+  wait?(submissionId: string, options?: AdapterCallOptions): Promise<SubmissionStatus>;
 }
 
 /** Whether a state is final: `SUCCEEDED`, `FAILED` or `KILLED`. */

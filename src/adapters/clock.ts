@@ -77,6 +77,13 @@ export class ManualClock implements Clock {
     if (i >= 0) this.#timers.splice(i, 1);
   }
 
+  /** When the earliest waiting timer is due, or undefined when none waits. */
+  nextDueAt(): number | undefined {
+    let best: number | undefined;
+    for (const t of this.#timers) if (best === undefined || t.at < best) best = t.at;
+    return best;
+  }
+
   /** How many timers are waiting. */
   get pending(): number {
     return this.#timers.length;

@@ -84,6 +84,7 @@ export interface InMemoryAdapter extends SubmissionAdapter {
   cancel(submissionId: string, options?: AdapterCallOptions): Promise<void>;
   logs(submissionId: string, options?: AdapterCallOptions): Promise<string>;
   findBySubmissionKey(submissionKey: string, options?: AdapterCallOptions): Promise<Submission | undefined>;
+  wait(submissionId: string, options?: AdapterCallOptions): Promise<SubmissionStatus>;
   /** Every submission received (repeated keys once), in order. */
   readonly history: readonly InMemorySubmissionRecord[];
   /** Stop every run's timers (runs keep their current state). */
@@ -104,6 +105,7 @@ interface Run {
   message?: string;
   exitCode?: number;
   log: string[];
+  waiters: (() => void)[];
 }
 
 /**
@@ -155,6 +157,8 @@ export const inMemoryAdapter = defineFactory(
       run.timer = undefined;
       run.record.state = state;
       run.record.finishedAt = clock.now();
+      const waiters = run.waiters.splice(0);
+      for (const w of waiters) w();
     };
 
     const start = (run: Run, script: z.output<typeof inMemoryJobScriptSchema>) => {
@@ -204,7 +208,7 @@ export const inMemoryAdapter = defineFactory(
           submittedAt: clock.now(),
           state: 'SUBMITTED',
         };
-        const run: Run = { seq, record, log: [] };
+        const run: Run = { seq, record, log: [], waiters: [] };
         history.push(record);
         runs.set(record.submissionId, run);
         byKey.set(record.submissionKey, run);
@@ -238,6 +242,28 @@ export const inMemoryAdapter = defineFactory(
         run.message = 'Killed by request.';
         say(run, `WARN Submission ${submissionId} killed by request`);
         finish(run, 'KILLED');
+      },
+
+      async wait(submissionId, callOptions = {}): Promise<SubmissionStatus> {
+        throwIfAborted(callOptions.signal);
+        const run = find(submissionId);
+        if (!isTerminal(run.record.state)) {
+          const signal = callOptions.signal;
+          await new Promise<void>((resolve, reject) => {
+            const onAbort = () => {
+              const i = run.waiters.indexOf(done);
+              if (i >= 0) run.waiters.splice(i, 1);
+              reject(signal?.reason);
+            };
+            const done = () => {
+              signal?.removeEventListener('abort', onAbort);
+              resolve();
+            };
+            run.waiters.push(done);
+            signal?.addEventListener('abort', onAbort, { once: true });
+          });
+        }
+        return this.status(submissionId, callOptions.signal ? {} : callOptions);
       },
 
       async logs(submissionId, callOptions = {}) {

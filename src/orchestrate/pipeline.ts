@@ -152,7 +152,7 @@ export const jobSchema = z.strictObject({
   timeoutMs: z.int().min(1).optional(),
   /** Among jobs ready at once, higher runs first (default 0). */
   priority: z.int().default(0),
-  /** A scheduler pool (`spark.scheduler.pool` or a queue), if any. */
+  /** A named pool of the orchestrator (its `concurrency.pools` bounds how many jobs of the pool run at once). */
   pool: z.string().min(1).optional(),
   /** Datasets read: a job that writes one of them in this pipeline runs first. */
   reads: z.array(z.string().min(1)).default([]),
@@ -160,6 +160,8 @@ export const jobSchema = z.strictObject({
   writes: z.array(z.string().min(1)).default([]),
   /** Jobs of this pipeline that must succeed first. */
   dependsOn: z.array(identifierSchema).default([]),
+  /** The orchestrator's adapter to submit through (a key of its `adapters`; default `default`). */
+  adapter: z.string().min(1).optional(),
 });
 /** A job as written. */
 export type JobInput = z.input<typeof jobSchema>;
@@ -194,6 +196,11 @@ export const pipelineSchema = z.strictObject({
   maxActiveRuns: z.int().min(1).default(1),
   /** Run the intervals missed since the last run (default true). */
   catchup: z.boolean().default(true),
+  /**
+   * The first data interval starts at or after this instant. Without it, a pipeline with no run yet starts
+   * with the latest interval that has ended.
+   */
+  start: z.coerce.date().optional(),
 });
 /** A pipeline as written. */
 export type PipelineInput = z.input<typeof pipelineSchema>;

@@ -87,13 +87,14 @@ for (const [dialect, urlFor] of DIALECTS) {
       opened.push(store);
       expect(await migrationStatus(store.knex, { tablePrefix })).toEqual({
         applied: [],
-        pending: ['0001_initial', '0002_name_binary_order', '0003_tuning'],
+        pending: ['0001_initial', '0002_name_binary_order', '0003_tuning', '0004_orchestrator'],
         current: null,
       });
       expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([
         '0001_initial',
         '0002_name_binary_order',
         '0003_tuning',
+        '0004_orchestrator',
       ]);
       expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([]);
       const again = await openStore(url, { tablePrefix });
@@ -107,6 +108,7 @@ for (const [dialect, urlFor] of DIALECTS) {
         ),
       ).toBeUndefined();
       expect((await rollback(store.knex, { tablePrefix, all: true })).rolledBack).toEqual([
+        '0004_orchestrator',
         '0003_tuning',
         '0002_name_binary_order',
         '0001_initial',
@@ -128,6 +130,7 @@ for (const [dialect, urlFor] of DIALECTS) {
       expect((await migrate(store.knex, { tablePrefix })).applied).toEqual([
         '0002_name_binary_order',
         '0003_tuning',
+        '0004_orchestrator',
       ]);
       const after = (await store.applications.list({ limit: 1000, sort: 'name', order: 'asc' })).items;
       expect(after).toEqual(before);
@@ -193,7 +196,9 @@ for (const [dialect, urlFor] of DIALECTS) {
         created_at: 3000,
         data: '{"rating":5}',
       });
-      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0003_tuning']);
+      expect((await migrate(store.knex, { tablePrefix, to: '0003_tuning' })).applied).toEqual([
+        '0003_tuning',
+      ]);
       const upgraded = await openStore(url, { tablePrefix });
       opened.push(upgraded);
       expect(await upgraded.analyses.latest(m.appId)).toEqual({
@@ -247,7 +252,9 @@ for (const [dialect, urlFor] of DIALECTS) {
       for (const table of [t.analyses, t.findings, t.recommendations, t.feedback]) {
         expect(Number(Object.values((await store.knex(table).count({ n: '*' }))[0]!)[0])).toBe(1);
       }
-      expect((await migrate(store.knex, { tablePrefix })).applied).toEqual(['0003_tuning']);
+      expect((await migrate(store.knex, { tablePrefix, to: '0003_tuning' })).applied).toEqual([
+        '0003_tuning',
+      ]);
       expect((await upgraded.analyses.latest(m.appId))?.data).toEqual({ kept: true });
       await rollback(store.knex, { tablePrefix, all: true });
     });

@@ -16,6 +16,7 @@ import type {
 import { KnexApplicationRepository } from './application-repository.js';
 import { KnexIngestLedger } from './ledger.js';
 import { type MigrateOptions, migrate } from './migrate.js';
+import { KnexRunRepository } from './run-repository.js';
 import {
   KnexAnalysisRepository,
   KnexFeatureRepository,
@@ -103,6 +104,8 @@ export function knexConfigFromUrl(url: string): Knex.Config {
 /** A store: sparkpilot's repositories over one Knex instance. */
 export interface Store {
   readonly knex: Knex;
+  /** The prefix of sparkpilot's tables in this database. */
+  readonly tablePrefix: string;
   readonly applications: KnexApplicationRepository;
   /** What was ingested, for incremental ingest. */
   readonly ledger: IngestLedger;
@@ -114,6 +117,8 @@ export interface Store {
   readonly feedback: FeedbackRepository;
   /** Feature vectors of stored attempts (for finding similar runs). */
   readonly features: FeatureRepository;
+  /** The orchestrator's runs, job attempts and pause flags. */
+  readonly runs: KnexRunRepository;
   /** Closes the connection pool when the store opened it from a URL; leaves a host's Knex alone. */
   close(): Promise<void>;
 }
@@ -148,12 +153,14 @@ export async function createKnexStore(knex: Knex, options: StoreOptions = {}): P
   const repoOptions = options.tablePrefix !== undefined ? { tablePrefix: options.tablePrefix } : {};
   return {
     knex,
+    tablePrefix: options.tablePrefix ?? 'sparkpilot_',
     applications: new KnexApplicationRepository(knex, repoOptions),
     ledger: new KnexIngestLedger(knex, repoOptions),
     analyses: new KnexAnalysisRepository(knex, repoOptions),
     recommendations: new KnexRecommendationRepository(knex, repoOptions),
     feedback: new KnexFeedbackRepository(knex, repoOptions),
     features: new KnexFeatureRepository(knex, repoOptions),
+    runs: new KnexRunRepository(knex, repoOptions),
     close: async () => {},
   };
 }

@@ -8,6 +8,7 @@ import { StoreError } from '../../errors.js';
 import * as initial from './migrations/0001_initial.js';
 import * as nameBinaryOrder from './migrations/0002_name_binary_order.js';
 import * as tuning from './migrations/0003_tuning.js';
+import * as orchestrator from './migrations/0004_orchestrator.js';
 import { type TableNames, tableNames } from './tables.js';
 
 interface Migration {
@@ -21,6 +22,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '0001_initial', up: initial.up, down: initial.down },
   { name: '0002_name_binary_order', up: nameBinaryOrder.up, down: nameBinaryOrder.down },
   { name: '0003_tuning', up: tuning.up, down: tuning.down },
+  { name: '0004_orchestrator', up: orchestrator.up, down: orchestrator.down },
 ];
 
 /** Options of the migration functions. */

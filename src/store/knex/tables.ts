@@ -23,6 +23,7 @@ export function tableNames(prefix: string) {
     features: `${prefix}features`,
     runs: `${prefix}runs`,
     jobRuns: `${prefix}job_runs`,
+    pipelines: `${prefix}pipelines`,
   } as const;
 }
 
