@@ -14,6 +14,8 @@ export default defineConfig([
     target: 'node20',
     splitting: true,
     shims: true,
+    // p-queue is ESM-only: bundle it (and its p-timeout) so that require('sparkpilot') works on every Node 20.
+    noExternal: ['p-queue', 'p-timeout'],
   },
   {
     entry: { cli: 'src/api/cli.ts' },
@@ -21,5 +23,6 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+    noExternal: ['p-queue', 'p-timeout'],
   },
 ]);

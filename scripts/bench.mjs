@@ -9,6 +9,8 @@
 // 4. Then scripts/bench-store.mjs: ingest into SQLite against parse-only, and query latency on 100,000
 //    stored attempts on SQLite and PostgreSQL.
 // 5. Then scripts/bench-recommend.mjs: the recommenders' leave-one-out error and regret on real runs.
+// 6. Then scripts/bench-orchestrate.mjs: the orchestrator's scheduling overhead per job and makespan on a
+//    10,000-job layered DAG.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -250,11 +252,18 @@ function recommendBench() {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-// SPARKPILOT_BENCH_ONLY=collector|store|recommend runs one part.
+/** The orchestrator: scheduling overhead and makespan on a 10,000-job DAG: bench-orchestrate.mjs. */
+function orchestrateBench() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts/bench-orchestrate.mjs')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// SPARKPILOT_BENCH_ONLY=collector|store|recommend|orchestrate runs one part.
 const only = process.env.SPARKPILOT_BENCH_ONLY;
 if (process.argv[2] === '--child') await main();
 else {
   if (!only || only === 'collector') await main();
   if (!only || only === 'store') storeBench();
   if (!only || only === 'recommend') recommendBench();
+  if (!only || only === 'orchestrate') orchestrateBench();
 }

@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 import { inMemoryAdapter } from './adapters/in-memory.js';
+import { livyAdapter } from './adapters/livy.js';
+import { standaloneRestAdapter } from './adapters/standalone-rest.js';
 import { jobAnalyzer } from './analyze/job-analyzer.js';
 import { eventLogCollector } from './collect/event-log/collector.js';
 import { ensembleRecommender } from './recommend/ensemble.js';
@@ -33,6 +35,21 @@ export {
   inMemoryAdapterOptionsSchema,
   inMemoryJobScriptSchema,
 } from './adapters/in-memory.js';
+export {
+  type LivyAdapter,
+  type LivyAdapterOptions,
+  type LivySessionProperties,
+  livyAdapter,
+  livyAdapterOptionsSchema,
+  livySessionPropertiesSchema,
+} from './adapters/livy.js';
+export {
+  STANDALONE_REST_SUBMISSION_KEY_PROPERTY,
+  type StandaloneRestAdapter,
+  type StandaloneRestAdapterOptions,
+  standaloneRestAdapter,
+  standaloneRestAdapterOptionsSchema,
+} from './adapters/standalone-rest.js';
 export {
   type Analysis,
   type AnalyzeOptions,
@@ -114,6 +131,7 @@ export {
   ConfigError,
   EventLogError,
   type InputLocation,
+  OrchestratorError,
   RecommendError,
   RegistryError,
   SparkpilotError,
@@ -122,6 +140,19 @@ export {
   StoreError,
 } from './errors.js';
 export * from './model/index.js';
+export {
+  appNameOf,
+  type BackfillOptions,
+  createOrchestrator,
+  type JobEvent,
+  Orchestrator,
+  type OrchestratorEvents,
+  type OrchestratorOptionsInput,
+  orchestratorOptionsSchema,
+  type RunEvent,
+  resourceProperties,
+  runIdFor,
+} from './orchestrate/orchestrator.js';
 export {
   type Application,
   type AutoResources,
@@ -270,6 +301,7 @@ export {
   migrationStatus,
   rollback,
 } from './store/knex/migrate.js';
+export { KnexRunRepository, type KnexRunRepositoryOptions } from './store/knex/run-repository.js';
 export { type TableNames, tableNames } from './store/knex/tables.js';
 export {
   KnexAnalysisRepository,
@@ -289,6 +321,22 @@ export type {
   SaveOutcome,
   SaveResult,
 } from './store/repository.js';
+export {
+  ACTIVE_JOB_RUN_STATUSES,
+  type ClaimedJobRun,
+  type ClaimRequest,
+  type JobRunCondition,
+  type JobRunData,
+  type JobRunPatch,
+  type JobRunRecord,
+  type JobRunStatus,
+  type JobRunTransition,
+  type RunData,
+  type RunRecord,
+  type RunRepository,
+  type RunStatus,
+  type RunTrigger,
+} from './store/run-repository.js';
 export { jobKeyOf, statusOf, summarize, tagsOf } from './store/summary.js';
 export {
   type AnalysisRecord,
@@ -307,6 +355,8 @@ export {
 registerFactory('collector', markBuiltin(eventLogCollector));
 registerFactory('analyzer', markBuiltin(jobAnalyzer));
 registerFactory('adapter', markBuiltin(inMemoryAdapter));
+registerFactory('adapter', markBuiltin(livyAdapter));
+registerFactory('adapter', markBuiltin(standaloneRestAdapter));
 for (const f of [ensembleRecommender, ruleBasedRecommender, modelRecommender, similarityRecommender]) {
   registerFactory('recommender', markBuiltin(f));
 }

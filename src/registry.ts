@@ -98,6 +98,10 @@ export interface RecommenderFactories {
 export interface AdapterFactories {
   /** Scripted durations and failures, for tests. */
   'in-memory': typeof import('./adapters/in-memory.js').inMemoryAdapter;
+  /** Livy batches, or jobs sharing one Livy interactive session. */
+  livy: typeof import('./adapters/livy.js').livyAdapter;
+  /** The Spark standalone master's REST submission server. */
+  'standalone-rest': typeof import('./adapters/standalone-rest.js').standaloneRestAdapter;
 }
 
 /** The kinds of extension point and the factories known for each. */

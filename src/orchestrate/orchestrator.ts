@@ -32,6 +32,7 @@ import type {
   JobRunData,
   JobRunRecord,
   JobRunStatus,
+  JobRunTransition,
   RunData,
   RunRecord,
   RunRepository,
@@ -201,6 +202,36 @@ export function appNameOf(pipeline: string, job: string): string {
 }
 
 /**
+ * Gathers calls made in one tick of the event loop and hands them to `fn` together (one store statement for
+ * many jobs that end at once). Each caller gets its own item's result.
+ */
+class Coalescer<T, R> {
+  #items: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
+  readonly #fn: (items: T[]) => Promise<R[]>;
+
+  constructor(fn: (items: T[]) => Promise<R[]>) {
+    this.#fn = fn;
+  }
+
+  add(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#items.push({ item, resolve, reject });
+      if (this.#items.length === 1) setImmediate(() => void this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#items.splice(0);
+    try {
+      const out = await this.#fn(batch.map((b) => b.item));
+      batch.forEach((b, i) => b.resolve(out[i] as R));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+}
+
+/**
  * Runs pipelines. Create it with {@link createOrchestrator}; `start()` it; listen to its events.
  */
 export class Orchestrator extends EventEmitter<OrchestratorEvents> {
@@ -229,7 +260,29 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   #pumpTimer: unknown;
   #pumpAt = Number.POSITIVE_INFINITY;
   #heartbeatTimer: unknown;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
   readonly #background = new Set<Promise<unknown>>();
+  /** Attempt moves of many jobs at once, written in one statement per tick. */
+  readonly #transitions = new Coalescer<JobRunTransition, boolean>((items) =>
+    this.#store.runs.transitionJobRuns(items, this.#clock.now(), { leaseOwner: this.owner, status: CLAIMED }),
+  );
+  /** What follows the end of jobs (queue their downstream, finish their run), once per run per tick. */
+  readonly #afterJobs = new Coalescer<{ run: RunRecord; jobs: readonly string[]; checkDone: boolean }, void>(
+    async (items) => {
+      const byRun = new Map<string, { run: RunRecord; jobs: Set<string>; checkDone: boolean }>();
+      for (const it of items) {
+        const cur = byRun.get(it.run.id) ?? { run: it.run, jobs: new Set<string>(), checkDone: false };
+        for (const j of it.jobs) cur.jobs.add(j);
+        cur.checkDone ||= it.checkDone;
+        byRun.set(it.run.id, cur);
+      }
+      for (const { run, jobs, checkDone } of byRun.values()) {
+        if (jobs.size > 0) await this.#reconcile(run, [...jobs]);
+        if (checkDone) await this.#checkRunDone(run);
+      }
+      return items.map(() => undefined);
+    },
+  );
 
   /** @internal Use {@link createOrchestrator}. */
   constructor(options: OrchestratorOptionsInput) {
@@ -388,6 +441,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     }
     if (this.#started) return;
     this.#started = true;
+    // The clock's timers do not hold the process open (the real clock unrefs them); a started orchestrator does.
+    this.#keepAlive = setInterval(() => {}, 2 ** 30);
     this.#scheduleHeartbeat();
     await this.#pump();
   }
@@ -398,6 +453,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#keepAlive !== undefined) clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
     if (this.#pumpTimer !== undefined) this.#clock.clearTimeout(this.#pumpTimer);
     if (this.#heartbeatTimer !== undefined) this.#clock.clearTimeout(this.#heartbeatTimer);
     this.#pumpTimer = undefined;
@@ -923,22 +980,19 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         submissionId = submission.submissionId;
         appId = submission.appId ?? appId;
         submittedAt = this.#clock.now();
-        const ok = await this.#store.runs.updateJobRun(
-          r.id,
-          {
-            status: 'running',
-            submissionId,
-            leaseExpiresAt: submittedAt + this.#o.leaseMs,
-            data: {
-              submittedAt,
-              properties: request.properties,
-              resources: resources.source,
-              ...(appId ? { appId } : {}),
-            },
-          },
-          submittedAt,
-          { leaseOwner: this.owner, status: CLAIMED },
-        );
+        const ok = await this.#transitions.add({
+          id: r.id,
+          status: 'running',
+          submissionId,
+          leaseOwner: this.owner,
+          leaseExpiresAt: submittedAt + this.#o.leaseMs,
+          data: Object.assign(r.data, {
+            submittedAt,
+            properties: request.properties,
+            resources: resources.source,
+            ...(appId ? { appId } : {}),
+          }),
+        });
         if (!ok) return; // the lease was lost: another process owns the attempt now
         this.emit('job:submitted', { jobRun: { ...r, status: 'running', submissionId }, submissionId });
       } else {
@@ -1067,20 +1121,20 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       ...(outcome.appId !== undefined ? { appId: outcome.appId } : {}),
       ...(outcome.timedOut ? { timedOut: true } : {}),
     };
-    const updated = await this.#store.runs.updateJobRun(
-      r.id,
-      { status, leaseOwner: null, leaseExpiresAt: null, data },
-      now,
-      { leaseOwner: this.owner, status: CLAIMED },
-    );
+    const updated = await this.#transitions.add({
+      id: r.id,
+      status,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      data: { ...r.data, ...data },
+    });
     if (!updated) return;
     const done: JobRunRecord = { ...r, status, updatedAt: now, data: { ...r.data, ...data } };
     const p = this.#pipeline(r.pipeline);
     const job = p.jobs.get(r.job);
     if (ok) {
       this.emit('job:succeeded', { jobRun: done });
-      await this.#reconcile(run, p.def.downstream[r.job] ?? []);
-      if (p.leaves.has(r.job)) await this.#checkRunDone(run);
+      await this.#afterJobs.add({ run, jobs: p.def.downstream[r.job] ?? [], checkDone: p.leaves.has(r.job) });
     } else {
       const retry = r.data.retry ?? 0;
       const willRetry = outcome.retryable && job !== undefined && retry < job.retries.attempts;
@@ -1094,8 +1148,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         this.emit('job:retry', { jobRun: next, delayMs });
         this.#wakeAt(next.notBefore);
       } else {
-        await this.#reconcile(run, downstreamOf(p.def, r.job));
-        await this.#checkRunDone(run);
+        await this.#afterJobs.add({ run, jobs: downstreamOf(p.def, r.job), checkDone: true });
       }
     }
     if (outcome.appId && this.#o.collect) {

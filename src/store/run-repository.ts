@@ -125,7 +125,22 @@ export interface JobRunPatch {
   leaseExpiresAt?: number | null;
   notBefore?: number;
   attemptPk?: number;
+  /** Merged into the stored data (read, merged, written in one transaction). */
   data?: Partial<JobRunData>;
+  /** Replaces the stored data without reading it (when the caller holds the whole current data). */
+  fullData?: JobRunData;
+}
+
+/** One attempt's move in {@link RunRepository.transitionJobRuns}. */
+export interface JobRunTransition {
+  id: string;
+  status: JobRunStatus;
+  /** Set when given. */
+  submissionId?: string;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** The whole new data. */
+  data: JobRunData;
 }
 
 /** Conditions an update must meet (optimistic concurrency); the update does nothing when they do not hold. */
@@ -189,6 +204,15 @@ export interface RunRepository {
   insertJobRuns(rows: readonly JobRunRecord[]): Promise<string[]>;
   /** Change an attempt when `condition` holds; `true` when it changed. */
   updateJobRun(id: string, patch: JobRunPatch, now: number, condition?: JobRunCondition): Promise<boolean>;
+  /**
+   * Move many attempts at once (one statement per chunk): each to its own status, lease and data, where it
+   * is leased to `condition.leaseOwner` and in one of `condition.status`. Returns, per item, whether it moved.
+   */
+  transitionJobRuns(
+    items: readonly JobRunTransition[],
+    now: number,
+    condition: Required<JobRunCondition>,
+  ): Promise<boolean[]>;
   /** How many attempts of a run are not finished. */
   countActive(runId: string): Promise<number>;
   /**

@@ -19,6 +19,12 @@ export {
   type TestApi,
 } from './collector-conformance.js';
 export {
+  createPipelineTestKit,
+  type KitSubmission,
+  type PipelineTestKit,
+  type PipelineTestKitOptions,
+} from './pipeline-kit.js';
+export {
   describeRecommenderConformance,
   type RecommenderConformanceOptions,
 } from './recommender-conformance.js';

@@ -16,6 +16,7 @@ import {
   type JobRunPatch,
   type JobRunRecord,
   type JobRunStatus,
+  type JobRunTransition,
   type RunData,
   type RunRecord,
   type RunRepository,
@@ -264,13 +265,18 @@ export class KnexRunRepository implements RunRepository {
       // SQLite allows 999 bound parameters in older builds: 17 columns per row.
       for (let i = 0; i < rows.length; i += 50) {
         const chunk = rows.slice(i, i + 50);
-        await this.#knex(this.#t.jobRuns).insert(chunk.map(jobRunToRow)).onConflict().ignore();
+        const q = this.#knex(this.#t.jobRuns).insert(chunk.map(jobRunToRow)).onConflict().ignore();
+        if (this.#dialect !== 'mysql') {
+          for (const r of (await q.returning('id')) as { id: string }[]) inserted.push(String(r.id));
+          continue;
+        }
+        await q;
         const stored = await this.#knex(this.#t.jobRuns)
           .whereIn(
             'id',
             chunk.map((r) => r.id),
           )
-          .select('id', 'created_at', 'submission_key');
+          .select('id', 'created_at');
         const mine = new Set(
           stored
             .filter((s) => chunk.some((c) => c.id === s.id && c.createdAt === num(s.created_at)))
@@ -296,6 +302,7 @@ export class KnexRunRepository implements RunRepository {
       if (patch.leaseExpiresAt !== undefined) row.lease_expires_at = patch.leaseExpiresAt;
       if (patch.notBefore !== undefined) row.not_before = patch.notBefore;
       if (patch.attemptPk !== undefined) row.attempt_pk = patch.attemptPk;
+      if (patch.fullData !== undefined) row.data = JSON.stringify(clean(patch.fullData));
       const apply = async (k: Knex | Knex.Transaction): Promise<boolean> => {
         if (patch.data) {
           const current = await k(this.#t.jobRuns).where({ id }).first('data');
@@ -309,6 +316,63 @@ export class KnexRunRepository implements RunRepository {
       };
       if (!patch.data || this.#knex.isTransaction) return apply(this.#knex);
       return (this.#knex as Knex).transaction((trx) => apply(trx));
+    });
+  }
+
+  async transitionJobRuns(
+    items: readonly JobRunTransition[],
+    now: number,
+    condition: Required<JobRunCondition>,
+  ): Promise<boolean[]> {
+    if (items.length === 0) return [];
+    return this.#guard(`move ${items.length} job attempts`, async () => {
+      const moved = new Set<string>();
+      const k = this.#knex;
+      for (let i = 0; i < items.length; i += 60) {
+        const chunk = items.slice(i, i + 60);
+        const ids = chunk.map((c) => c.id);
+        const kase = (values: (c: JobRunTransition) => Knex.Value, bigint = false) => {
+          const bindings: Knex.RawBinding[] = [];
+          let sql = 'CASE ??';
+          bindings.push('id');
+          const then = bigint && this.#dialect === 'postgresql' ? ' THEN CAST(? AS BIGINT)' : ' THEN ?';
+          for (const c of chunk) {
+            sql += ` WHEN ?${then}`;
+            bindings.push(c.id, values(c));
+          }
+          return k.raw(`${sql} END`, bindings);
+        };
+        const patch: Row = {
+          status: kase((c) => c.status),
+          lease_owner: kase((c) => c.leaseOwner),
+          lease_expires_at: kase((c) => c.leaseExpiresAt, true),
+          data: kase((c) => JSON.stringify(clean(c.data))),
+          updated_at: now,
+        };
+        if (chunk.some((c) => c.submissionId !== undefined)) {
+          patch.submission_id = kase((c) => c.submissionId ?? null);
+        }
+        await k(this.#t.jobRuns)
+          .whereIn('id', ids)
+          .where('lease_owner', condition.leaseOwner)
+          .whereIn('status', [...condition.status])
+          .update(patch);
+        const after = await k(this.#t.jobRuns)
+          .whereIn('id', ids)
+          .select('id', 'status', 'updated_at', 'lease_owner');
+        const want = new Map(chunk.map((c) => [c.id, c]));
+        for (const a of after) {
+          const c = want.get(String(a.id))!;
+          if (
+            String(a.status) === c.status &&
+            num(a.updated_at) === now &&
+            (optStr(a.lease_owner) ?? null) === c.leaseOwner
+          ) {
+            moved.add(c.id);
+          }
+        }
+      }
+      return items.map((c) => moved.has(c.id));
     });
   }
 
@@ -347,25 +411,43 @@ export class KnexRunRepository implements RunRepository {
           .select('*');
         if (this.#locks) q.forUpdate().skipLocked();
         const rows = (await q).map(jobRunFromRow);
+        if (rows.length === 0) return [];
         const claimed: ClaimedJobRun[] = [];
+        const queued = rows.filter((r) => r.status === 'queued');
+        for (let i = 0; i < queued.length; i += 500) {
+          const ids = queued.slice(i, i + 500).map((r) => r.id);
+          await k(this.#t.jobRuns)
+            .whereIn('id', ids)
+            .where('status', 'queued')
+            .andWhere('not_before', '<=', now)
+            .update({ status: 'submitting', lease_owner: owner, lease_expires_at: until, updated_at: now });
+          const got = await k(this.#t.jobRuns)
+            .whereIn('id', ids)
+            .where({ status: 'submitting', lease_owner: owner, lease_expires_at: until })
+            .select('id');
+          const mine = new Set(got.map((g) => String(g.id)));
+          for (const r of queued) {
+            if (mine.has(r.id)) {
+              claimed.push({
+                ...r,
+                status: 'submitting',
+                leaseOwner: owner,
+                leaseExpiresAt: until,
+                updatedAt: now,
+                takenOver: false,
+              });
+            }
+          }
+        }
         for (const r of rows) {
+          if (r.status === 'queued') continue;
           const u = k(this.#t.jobRuns).where({ id: r.id, status: r.status });
-          if (r.status === 'queued') u.where('not_before', '<=', now);
-          else if (r.leaseOwner !== undefined) u.where('lease_owner', r.leaseOwner);
+          if (r.leaseOwner !== undefined) u.where('lease_owner', r.leaseOwner);
           else u.whereNull('lease_owner');
-          const status: JobRunStatus = r.status === 'queued' ? 'submitting' : r.status;
-          const n = num(
-            await u.update({ status, lease_owner: owner, lease_expires_at: until, updated_at: now }),
-          );
+          if (r.leaseExpiresAt !== undefined) u.where('lease_expires_at', r.leaseExpiresAt);
+          const n = num(await u.update({ lease_owner: owner, lease_expires_at: until, updated_at: now }));
           if (n > 0) {
-            claimed.push({
-              ...r,
-              status,
-              leaseOwner: owner,
-              leaseExpiresAt: until,
-              updatedAt: now,
-              takenOver: r.status !== 'queued',
-            });
+            claimed.push({ ...r, leaseOwner: owner, leaseExpiresAt: until, updatedAt: now, takenOver: true });
           }
         }
         return claimed;
