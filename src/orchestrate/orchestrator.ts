@@ -224,7 +224,7 @@ class Coalescer<T, R> {
     const batch = this.#items.splice(0);
     try {
       const out = await this.#fn(batch.map((b) => b.item));
-      batch.forEach((b, i) => b.resolve(out[i] as R));
+      for (const [i, b] of batch.entries()) b.resolve(out[i] as R);
     } catch (err) {
       for (const b of batch) b.reject(err);
     }

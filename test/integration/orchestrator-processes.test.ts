@@ -77,7 +77,7 @@ describe('orchestrator processes', () => {
     await until('proc-a to start', () => outA().includes('started'));
     const b = worker(PG, cluster, 'proc-b', prefix);
     const c = worker(PG, cluster, 'proc-c', prefix);
-    const outB = output(b);
+    const _outB = output(b);
     const outC = output(c);
     // Kill b as soon as it has submitted a job (it then holds leases on running attempts).
     await until('proc-b to submit', () =>
