@@ -5,6 +5,7 @@
  */
 import { inMemoryAdapter } from './adapters/in-memory.js';
 import { livyAdapter } from './adapters/livy.js';
+import { sparkSubmitAdapter } from './adapters/spark-submit.js';
 import { standaloneRestAdapter } from './adapters/standalone-rest.js';
 import { jobAnalyzer } from './analyze/job-analyzer.js';
 import { eventLogCollector } from './collect/event-log/collector.js';
@@ -43,6 +44,18 @@ export {
   livyAdapterOptionsSchema,
   livySessionPropertiesSchema,
 } from './adapters/livy.js';
+export {
+  clusterManagerOf,
+  errorExcerpt,
+  parseDriverId,
+  parseSparkAppId,
+  type SparkClusterManager,
+  type SparkSubmitAdapter,
+  type SparkSubmitAdapterOptions,
+  type SparkSubmitRecord,
+  sparkSubmitAdapter,
+  sparkSubmitAdapterOptionsSchema,
+} from './adapters/spark-submit.js';
 export {
   STANDALONE_REST_SUBMISSION_KEY_PROPERTY,
   type StandaloneRestAdapter,
@@ -356,6 +369,7 @@ registerFactory('collector', markBuiltin(eventLogCollector));
 registerFactory('analyzer', markBuiltin(jobAnalyzer));
 registerFactory('adapter', markBuiltin(inMemoryAdapter));
 registerFactory('adapter', markBuiltin(livyAdapter));
+registerFactory('adapter', markBuiltin(sparkSubmitAdapter));
 registerFactory('adapter', markBuiltin(standaloneRestAdapter));
 for (const f of [ensembleRecommender, ruleBasedRecommender, modelRecommender, similarityRecommender]) {
   registerFactory('recommender', markBuiltin(f));
