@@ -5,6 +5,7 @@
  */
 import { inMemoryAdapter } from './adapters/in-memory.js';
 import { livyAdapter } from './adapters/livy.js';
+import { sparkSessionAdapter } from './adapters/spark-session.js';
 import { sparkSubmitAdapter } from './adapters/spark-submit.js';
 import { standaloneRestAdapter } from './adapters/standalone-rest.js';
 import { jobAnalyzer } from './analyze/job-analyzer.js';
@@ -44,6 +45,14 @@ export {
   livyAdapterOptionsSchema,
   livySessionPropertiesSchema,
 } from './adapters/livy.js';
+export {
+  type SparkSessionAdapter,
+  type SparkSessionAdapterOptions,
+  type SparkSessionDriverInfo,
+  sparkpilotPythonDir,
+  sparkSessionAdapter,
+  sparkSessionAdapterOptionsSchema,
+} from './adapters/spark-session.js';
 export {
   clusterManagerOf,
   errorExcerpt,
@@ -369,6 +378,7 @@ registerFactory('collector', markBuiltin(eventLogCollector));
 registerFactory('analyzer', markBuiltin(jobAnalyzer));
 registerFactory('adapter', markBuiltin(inMemoryAdapter));
 registerFactory('adapter', markBuiltin(livyAdapter));
+registerFactory('adapter', markBuiltin(sparkSessionAdapter));
 registerFactory('adapter', markBuiltin(sparkSubmitAdapter));
 registerFactory('adapter', markBuiltin(standaloneRestAdapter));
 for (const f of [ensembleRecommender, ruleBasedRecommender, modelRecommender, similarityRecommender]) {

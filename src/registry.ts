@@ -100,6 +100,8 @@ export interface AdapterFactories {
   'in-memory': typeof import('./adapters/in-memory.js').inMemoryAdapter;
   /** Livy batches, or jobs sharing one Livy interactive session. */
   livy: typeof import('./adapters/livy.js').livyAdapter;
+  /** Jobs sharing one long-running SparkSession of sparkpilot's own (cached results reused). */
+  'spark-session': typeof import('./adapters/spark-session.js').sparkSessionAdapter;
   /** A local Spark installation's spark-submit, any master, client or cluster mode. */
   'spark-submit': typeof import('./adapters/spark-submit.js').sparkSubmitAdapter;
   /** The Spark standalone master's REST submission server. */

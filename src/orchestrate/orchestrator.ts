@@ -1151,7 +1151,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         await this.#afterJobs.add({ run, jobs: downstreamOf(p.def, r.job), checkDone: true });
       }
     }
-    if (outcome.appId && this.#o.collect) {
+    // Jobs of a shared session (Livy session, spark-session) have no event log of their own: the session's
+    // application holds every job's stages.
+    const adapter = this.#adapters[job?.adapter ?? 'default'];
+    if (outcome.appId && this.#o.collect && !adapter?.capabilities.sessions) {
       const appId = outcome.appId;
       this.#track(this.#work(() => this.#collect(done, appId)));
     }
@@ -1207,17 +1210,18 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       );
       let recommendation: Recommendation | undefined;
       if (this.#tuner && this.#o.collect!.tune) {
-        await this.#tuner.analyze(appId, attemptId || undefined);
-        const job = this.#pipelines.get(r.pipeline)?.jobs.get(r.job);
-        const declared = job
-          ? job.resources.mode === 'auto'
-            ? job.resources.fallback
-            : job.resources
-          : undefined;
-        recommendation = await this.#tuner.recommend(
-          appNameOf(r.pipeline, r.job),
-          declared ? { declared } : {},
-        );
+        try {
+          recommendation = await this.#tune(r, appId, attemptId);
+        } catch (err) {
+          // The log is stored and linked; only the tuning failed (e.g. too little history).
+          this.#emitError(
+            new OrchestratorError(
+              'SPARKPILOT_ORCHESTRATOR_STATE',
+              `[sparkpilot] [orchestrator] stored the event log of ${appId} (job "${r.job}" of run ${r.runId}) but could not analyze it or recommend settings: ${(err as Error).message}`,
+              { cause: err },
+            ),
+          );
+        }
       }
       this.emit('job:collected', {
         jobRun: r,
@@ -1234,6 +1238,17 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         cause: err,
       });
     }
+  }
+
+  async #tune(r: JobRunRecord, appId: string, attemptId: string): Promise<Recommendation> {
+    await this.#tuner!.analyze(appId, attemptId || undefined);
+    const job = this.#pipelines.get(r.pipeline)?.jobs.get(r.job);
+    const declared = job
+      ? job.resources.mode === 'auto'
+        ? job.resources.fallback
+        : job.resources
+      : undefined;
+    return this.#tuner!.recommend(appNameOf(r.pipeline, r.job), declared ? { declared } : {});
   }
 
   // ---- public operations ----

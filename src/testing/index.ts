@@ -35,6 +35,16 @@ export {
   type RepositoryConformanceOptions,
 } from './repository-conformance.js';
 export {
+  diffRows,
+  expectSameRows,
+  type RowsDifference,
+  readSparkOutput,
+  runSparkJob,
+  type SparkJobOutput,
+  type SparkJobResult,
+  type SparkJobTestOptions,
+} from './spark-job.js';
+export {
   describeTuningRepositoryConformance,
   type TuningConformanceOptions,
   type TuningRepositories,

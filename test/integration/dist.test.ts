@@ -19,7 +19,15 @@ describe('the built package', () => {
     expect(esm.listFactories('collector')).toEqual(['event-log']);
     expect(cjs.listFactories('collector')).toEqual(['event-log']);
     expect(esm.listFactories('analyzer')).toEqual(['job']);
-    expect(cjs.listFactories('adapter')).toEqual(['in-memory']);
+    expect(cjs.listFactories('adapter')).toEqual([
+      'in-memory',
+      'livy',
+      'spark-session',
+      'spark-submit',
+      'standalone-rest',
+    ]);
+    expect(esm.getFactory('adapter', 'spark-submit')).toBe(cjs.getFactory('adapter', 'spark-submit'));
+    expect(typeof cjs.createOrchestrator).toBe('function');
     expect(cjs.listFactories('recommender')).toEqual(['ensemble', 'model', 'rule-based', 'similarity']);
     expect(esm.getFactory('recommender', 'ensemble')).toBe(cjs.getFactory('recommender', 'ensemble'));
     const fromCjs = new cjs.EventLogError('SPARKPILOT_EVENTLOG_CORRUPT', { file: 'x' }, 'bad');
