@@ -15,6 +15,9 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
+          // Real Spark clusters, databases and orchestrator processes: one file at a time on a small machine,
+          // so that timings do not depend on what else runs.
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

@@ -72,19 +72,26 @@ describe('orchestrator processes', () => {
   it('three processes on one PostgreSQL database run each job attempt once; a SIGKILLed one is taken over after its leases expire', async () => {
     const cluster = mkdtempSync(join(tmpdir(), 'sparkpilot-cluster-'));
     const prefix = `mp${Date.now() % 100000}_`;
-    const a = worker(PG, cluster, 'proc-a', prefix, { TRIGGER: '1' });
-    const outA = output(a);
-    await until('proc-a to start', () => outA().includes('started'));
-    const b = worker(PG, cluster, 'proc-b', prefix);
-    const c = worker(PG, cluster, 'proc-c', prefix);
-    const _outB = output(b);
-    const outC = output(c);
-    // Kill b as soon as it has submitted a job (it then holds leases on running attempts).
+    // b starts first and triggers the run, so it surely claims work; a and c join once b has submitted.
+    const slow = { JOB_MS: '4000' };
+    const b = worker(PG, cluster, 'proc-b', prefix, { ...slow, TRIGGER: '1' });
+    const outB = output(b);
     await until('proc-b to submit', () =>
       lines(join(cluster, 'events-proc-b.log')).some((l) => l.startsWith('job:submitted')),
     );
+    const a = worker(PG, cluster, 'proc-a', prefix, slow);
+    const c = worker(PG, cluster, 'proc-c', prefix, slow);
+    const outA = output(a);
+    const outC = output(c);
+    // Kill b once another process has submitted too: b then holds leases on attempts still running.
+    await until('proc-a or proc-c to submit', () =>
+      ['proc-a', 'proc-c'].some((o) =>
+        lines(join(cluster, `events-${o}.log`)).some((l) => l.startsWith('job:submitted')),
+      ),
+    );
     b.kill('SIGKILL');
     expect(await exited(b)).toBe(null);
+    expect(outB()).not.toContain('done');
     await until('the run to end', () => outA().includes('done') && outC().includes('done'), 120_000);
     await Promise.all([exited(a), exited(c)]);
     expect(outA()).toContain('done succeeded');
@@ -107,12 +114,12 @@ describe('orchestrator processes', () => {
     for (const j of orphans) {
       expect(events.some((e) => !e.startsWith('proc-b') && e.includes(`job:reattached ${j} `))).toBe(true);
     }
-    // All three processes did work.
-    for (const o of ['proc-a', 'proc-b', 'proc-c']) {
-      expect(events.some((e) => e.startsWith(`${o} job:submitted`))).toBe(true);
-    }
+    // b and at least one other process submitted work; both survivors finished the run together.
+    expect(events.some((e) => e.startsWith('proc-b job:submitted'))).toBe(true);
+    expect(events.some((e) => /^proc-[ac] job:submitted/.test(e))).toBe(true);
+    expect(outC()).toContain('done succeeded');
     expect(events.filter((e) => e.includes(' error '))).toEqual([]);
-  });
+  }, 240_000);
 
   it('an orchestrator SIGKILLed at any point and started again with the same owner finishes the run, nothing submitted twice (SQLite)', async () => {
     const cluster = mkdtempSync(join(tmpdir(), 'sparkpilot-cluster-'));
@@ -138,5 +145,5 @@ describe('orchestrator processes', () => {
     const submits = lines(join(cluster, 'submits.log'));
     // submit() may be called again for a key whose submission was not recorded, but it never created a second run.
     expect(new Set(submits.map((l) => l.split(' ')[1])).size).toBe(JOBS);
-  });
+  }, 240_000);
 });

@@ -199,7 +199,7 @@ for (const [dialect, urlFor] of DIALECTS) {
       expect((await migrate(store.knex, { tablePrefix, to: '0003_tuning' })).applied).toEqual([
         '0003_tuning',
       ]);
-      const upgraded = await openStore(url, { tablePrefix });
+      const upgraded = await openStore(url, { tablePrefix, migrate: false });
       opened.push(upgraded);
       expect(await upgraded.analyses.latest(m.appId)).toEqual({
         appId: m.appId,
