@@ -17,7 +17,7 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           // Real Spark clusters, databases and orchestrator processes: one file at a time on a small machine,
           // so that timings do not depend on what else runs.
-          fileParallelism: false,
+          poolOptions: { forks: { singleFork: true }, threads: { singleThread: true } },
           testTimeout: 120_000,
           hookTimeout: 300_000,
         },

@@ -1121,6 +1121,21 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       ...(outcome.appId !== undefined ? { appId: outcome.appId } : {}),
       ...(outcome.timedOut ? { timedOut: true } : {}),
     };
+    const p = this.#pipeline(r.pipeline);
+    const job = p.jobs.get(r.job);
+    const retry = r.data.retry ?? 0;
+    const willRetry = !ok && outcome.retryable && job !== undefined && retry < job.retries.attempts;
+    let next: JobRunRecord | undefined;
+    let delayMs = 0;
+    if (willRetry) {
+      // The next attempt is stored before this one is marked failed, so that the run never looks finished
+      // in between (another job's end checks whether anything is still active).
+      const b = job.retries.backoff;
+      delayMs = Math.min(b.maxMs, Math.round(b.initialMs * b.factor ** retry));
+      next = this.#newJobRun(run, job, r.try + 1, 'queued', now, { retry: retry + 1 });
+      next.notBefore = now + delayMs;
+      await this.#store.runs.insertJobRuns([next]);
+    }
     const updated = await this.#transitions.add({
       id: r.id,
       status,
@@ -1130,21 +1145,12 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     });
     if (!updated) return;
     const done: JobRunRecord = { ...r, status, updatedAt: now, data: { ...r.data, ...data } };
-    const p = this.#pipeline(r.pipeline);
-    const job = p.jobs.get(r.job);
     if (ok) {
       this.emit('job:succeeded', { jobRun: done });
       await this.#afterJobs.add({ run, jobs: p.def.downstream[r.job] ?? [], checkDone: p.leaves.has(r.job) });
     } else {
-      const retry = r.data.retry ?? 0;
-      const willRetry = outcome.retryable && job !== undefined && retry < job.retries.attempts;
       this.emit('job:failed', { jobRun: done, error: outcome.message ?? 'failed', willRetry });
-      if (willRetry) {
-        const b = job.retries.backoff;
-        const delayMs = Math.min(b.maxMs, Math.round(b.initialMs * b.factor ** retry));
-        const next = this.#newJobRun(run, job, r.try + 1, 'queued', now, { retry: retry + 1 });
-        next.notBefore = now + delayMs;
-        await this.#store.runs.insertJobRuns([next]);
+      if (next) {
         this.emit('job:retry', { jobRun: next, delayMs });
         this.#wakeAt(next.notBefore);
       } else {

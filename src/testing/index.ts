@@ -35,6 +35,10 @@ export {
   type RepositoryConformanceOptions,
 } from './repository-conformance.js';
 export {
+  describeRunRepositoryConformance,
+  type RunRepositoryConformanceOptions,
+} from './run-conformance.js';
+export {
   diffRows,
   expectSameRows,
   type RowsDifference,

@@ -13,6 +13,7 @@ import {
 } from '../../src/index.js';
 import {
   describeRepositoryConformance,
+  describeRunRepositoryConformance,
   describeTuningRepositoryConformance,
   firstDifference,
 } from '../../src/testing/index.js';
@@ -66,6 +67,23 @@ for (const [dialect, urlFor] of DIALECTS) {
       const store = await openStore(urlFor(), { tablePrefix });
       return {
         repositories: store,
+        dispose: async () => {
+          await rollback(store.knex, { tablePrefix, all: true });
+          await store.close();
+        },
+      };
+    },
+  });
+
+  describeRunRepositoryConformance(dialect, {
+    test: { describe, it, expect },
+    timeout: 120_000,
+    create: async () => {
+      const tablePrefix = prefix();
+      const store = await openStore(urlFor(), { tablePrefix });
+      return {
+        runs: store.runs,
+        store,
         dispose: async () => {
           await rollback(store.knex, { tablePrefix, all: true });
           await store.close();

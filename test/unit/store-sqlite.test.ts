@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/index.js';
 import {
   describeRepositoryConformance,
+  describeRunRepositoryConformance,
   describeTuningRepositoryConformance,
 } from '../../src/testing/index.js';
 import { incompleteThenComplete, sparkTestModels } from '../helpers/models.js';
@@ -25,6 +26,14 @@ for (const [name, url] of [
     create: async () => {
       const store = await openStore(url(), { tablePrefix: 'sp_test_' });
       return { repository: store.applications, dispose: () => store.close() };
+    },
+  });
+
+  describeRunRepositoryConformance(name, {
+    test: { describe, it, expect },
+    create: async () => {
+      const store = await openStore(url(), { tablePrefix: 'sp_test_' });
+      return { runs: store.runs, store, dispose: () => store.close() };
     },
   });
 
