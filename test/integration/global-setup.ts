@@ -15,9 +15,10 @@ function newest(dir: string): number {
 }
 
 /**
- * Integration tests run the built package against real databases: build dist/ when it is missing or older
- * than src/, and start PostgreSQL and MariaDB (installing them when missing) with scripts/services/db.sh.
- * A database that cannot start fails the run; it is never skipped.
+ * Integration tests run the built package against real databases and real Spark: build dist/ when it is
+ * missing or older than src/, start PostgreSQL and MariaDB (installing them when missing) with
+ * scripts/services/db.sh, and set up PySpark in .venv with scripts/fixtures/setup-spark.sh. A database or
+ * Spark that cannot start fails the run; it is never skipped.
  */
 export default function setup(): void {
   const services = spawnSync('bash', [join(root, 'scripts/services/db.sh'), 'up'], {
@@ -27,6 +28,16 @@ export default function setup(): void {
   if (services.status !== 0) {
     throw new Error(
       '[sparkpilot] scripts/services/db.sh up failed: PostgreSQL or MariaDB could not start (see .services/*.log).',
+    );
+  }
+  // Real Spark for the adapter, session and example tests: PySpark in .venv (installed when missing).
+  const spark = spawnSync('bash', [join(root, 'scripts/fixtures/setup-spark.sh')], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (spark.status !== 0) {
+    throw new Error(
+      '[sparkpilot] scripts/fixtures/setup-spark.sh failed: PySpark (with Java 17) could not be set up in .venv.',
     );
   }
   const dist = join(root, 'dist/index.js');
