@@ -511,7 +511,10 @@ export const standaloneRestAdapter = defineFactory(
         // A driver not launched yet (or whose log cannot be read) may be this one; a finished one that left
         // no log never ran the application, so submitting again cannot run it twice.
         const ended = driver.state !== undefined && isTerminal(mapDriverState(driver.state));
-        if (!log && !ended)
+        // The worker writes the launch command at the top of the driver's stderr when it launches it: a log
+        // read before that (empty, or still without it) cannot tell either.
+        const checked = log !== undefined && log !== null && log.text.includes('Launch Command');
+        if (!checked && !ended)
           undecided = `driver ${driver.id} (${driver.state ?? 'state unknown'}) cannot be checked yet`;
       }
       return { found: undefined, undecided };

@@ -44,8 +44,21 @@ const tempDir = () => {
 };
 
 beforeAll(async () => {
-  cluster = await startStandalone();
+  // Room for two applications at once, so that a driver left by an earlier test never blocks the next.
+  cluster = await startStandalone({ cores: 4, memory: '4g' });
 }, 180_000);
+
+/** Kill every driver still active on the master (left by an earlier test), and wait until none is. */
+async function killActiveDrivers(): Promise<void> {
+  const active = async () =>
+    ((await (await fetch(`${cluster.webUrl}/json/`)).json()) as { activedrivers: { id: string }[] })
+      .activedrivers;
+  for (const d of await active()) {
+    await fetch(`${cluster.restUrl}/v1/submissions/kill/${d.id}`, { method: 'POST' });
+  }
+  const deadline = Date.now() + 30_000;
+  while ((await active()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+}
 afterAll(async () => {
   await cluster?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -225,6 +238,7 @@ describe('standalone-rest adapter', () => {
   });
 
   it('finds a submission whose create answer was lost, and does not submit it twice', async () => {
+    await killActiveDrivers();
     // A proxy that passes every request on, but drops the connection instead of returning the create answer:
     // the master accepted the driver, the adapter never learned its id.
     const proxy: Server = createServer(async (req, res) => {
@@ -264,13 +278,19 @@ describe('standalone-rest adapter', () => {
       // A restarted orchestrator (a fresh adapter on the same stateDir) finds the driver by the key in its
       // launch command, once the worker has launched it.
       const b = full({ stateDir });
+      let lastLookupError = '';
       const found = await waitFor('the lost driver', async () => {
         try {
           return await b.findBySubmissionKey!(req.submissionKey);
         } catch (e) {
-          if ((e as SubmissionError).retryable) return undefined;
+          if ((e as SubmissionError).retryable) {
+            lastLookupError = (e as Error).message;
+            return undefined;
+          }
           throw e;
         }
+      }).catch((e: Error) => {
+        throw new Error(`${e.message}; the last lookup said: ${lastLookupError}`);
       });
       expect(found.submissionId).toMatch(/^driver-/);
       expect(found.submissionKey).toBe(req.submissionKey);
