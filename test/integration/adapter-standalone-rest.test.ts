@@ -175,8 +175,9 @@ describe('standalone-rest adapter', () => {
   it('rejects unknown ids for status, cancel and logs with SPARKPILOT_SUBMIT_UNKNOWN_ID', async () => {
     const a = full();
     const id = 'driver-20000101000000-9999';
-    for (const call of [a.status(id), a.cancel(id), a.logs!(id)]) {
-      const err = await errorOf(call);
+    // One call at a time: a rejection must have its handler before the next call starts.
+    for (const call of [() => a.status(id), () => a.cancel(id), () => a.logs!(id)]) {
+      const err = await errorOf(call());
       expect(err).toBeInstanceOf(SubmissionError);
       expect(err).toMatchObject({ code: 'SPARKPILOT_SUBMIT_UNKNOWN_ID', retryable: false, submissionId: id });
       expect(err.message).toContain(`submission "${id}" is unknown to the master at ${cluster.restUrl}`);
