@@ -513,7 +513,7 @@ export const standaloneRestAdapter = defineFactory(
         const ended = driver.state !== undefined && isTerminal(mapDriverState(driver.state));
         // The worker writes the launch command at the top of the driver's stderr when it launches it: a log
         // read before that (empty, or still without it) cannot tell either.
-        const checked = log !== undefined && log !== null && log.text.includes('Launch Command');
+        const checked = log?.text.includes('Launch Command') ?? false;
         if (!checked && !ended)
           undecided = `driver ${driver.id} (${driver.state ?? 'state unknown'}) cannot be checked yet`;
       }

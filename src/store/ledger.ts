@@ -19,4 +19,6 @@ export interface LedgerEntry {
 export interface IngestLedger {
   get(path: string): Promise<LedgerEntry | undefined>;
   put(entry: LedgerEntry): Promise<void>;
+  /** Remember several logs at once (an ingest does, after each batch it stores). */
+  putMany(entries: readonly LedgerEntry[]): Promise<void>;
 }

@@ -110,6 +110,12 @@ export interface ApplicationRepository {
    * Atomic: either all of it is stored or none.
    */
   save(model: ApplicationAttemptModel, options?: SaveOptions): Promise<SaveResult>;
+  /**
+   * Store several attempts, each as {@link ApplicationRepository.save} would (idempotent, each atomic),
+   * with results in the order of `models`. An implementation may write them together for speed; an
+   * ingest stores through it.
+   */
+  saveMany(models: readonly ApplicationAttemptModel[], options?: SaveOptions): Promise<SaveResult[]>;
   /** One attempt with everything about it; the latest attempt when `attemptId` is omitted. */
   get(appId: string, attemptId?: string): Promise<ApplicationAttemptModel | undefined>;
   /** Attempts of an application, newest first. */

@@ -122,6 +122,38 @@ export function describeRepositoryConformance(name: string, options: RepositoryC
     );
 
     it(
+      'saveMany stores several attempts at once, each as save would, with results in order',
+      withRepo(async (repo) => {
+        expect(await repo.saveMany([])).toEqual([]);
+        const [incomplete, complete] = options.incompleteThenComplete;
+        const others = options.models.filter((m) => key(m) !== key(incomplete)).slice(0, 3);
+        expect(others.length).toBeGreaterThanOrEqual(2);
+        const first = await repo.saveMany([incomplete, others[0]!]);
+        expect(first.map((r) => [r.appId, r.attemptId, r.outcome])).toEqual([
+          [incomplete.appId, incomplete.attemptId ?? '', 'new'],
+          [others[0]!.appId, others[0]!.attemptId ?? '', 'new'],
+        ]);
+        // One attempt whose content changed, one unchanged, and new ones, in one call.
+        const second = await repo.saveMany([others[0]!, complete, ...others.slice(1)]);
+        expect(second.map((r) => r.outcome)).toEqual([
+          'unchanged',
+          'updated',
+          ...others.slice(1).map(() => 'new'),
+        ]);
+        expect(second.map(key)).toEqual([others[0]!, complete, ...others.slice(1)].map(key));
+        for (const m of [complete, ...others]) {
+          expect(firstDifference(await repo.get(m.appId, m.attemptId ?? ''), m)).toBeUndefined();
+        }
+        expect((await repo.list({ appId: complete.appId })).items).toHaveLength(1);
+        // The same attempt twice in one call: stored once, as its last version.
+        const twice = await repo.saveMany([complete, incomplete]);
+        expect(twice.map((r) => r.outcome)).toEqual(['unchanged', 'updated']);
+        expect((await repo.list({ appId: incomplete.appId })).items[0]!.status).toBe('incomplete');
+      }),
+      timeout,
+    );
+
+    it(
       'updates an in-progress attempt to complete',
       withRepo(async (repo) => {
         const [incomplete, complete] = options.incompleteThenComplete;

@@ -53,6 +53,57 @@ describe('the built package', () => {
   });
 });
 
+describe('ingest through the built package', () => {
+  it('stores from worker threads exactly what the collector reads, for a Knex store and any other repository', async () => {
+    const esm = await import(`${root}dist/index.js`);
+    const { firstDifference } = await import(`${root}dist/testing.js`);
+    const folders = [sharedData('spark-events'), sharedData('more-events')];
+    const expected = (await esm.eventLogCollector({ workers: 1 }).collect(folders)).applications as {
+      appId: string;
+      attemptId?: string;
+    }[];
+    // Some attempts are in both folders: which copy is stored last depends on timing, so compare the others.
+    const key = (m: { appId: string; attemptId?: string }) => `${m.appId}/${m.attemptId ?? ''}`;
+    const count = new Map<string, number>();
+    for (const m of expected) count.set(key(m), (count.get(key(m)) ?? 0) + 1);
+    const once = expected.filter((m) => count.get(key(m)) === 1);
+    expect(once.length).toBeGreaterThan(20);
+    const stored = async (store: { applications: { get(a: string, b?: string): Promise<unknown> } }) => {
+      for (const m of once) {
+        expect(firstDifference(await store.applications.get(m.appId, m.attemptId ?? ''), m)).toBeUndefined();
+      }
+    };
+    // A Knex store: the worker threads turn models into rows, the calling thread writes them in batches.
+    const knexStore = await esm.openStore('sqlite::memory:');
+    const report = await esm.ingestEventLogs(knexStore, folders, { workers: 2 });
+    expect(report.new).toBe(count.size);
+    expect(report.new + report.updated + report.unchanged).toBe(expected.length);
+    expect(report.failed).toEqual([]);
+    await stored(knexStore);
+    // Rows made on a worker thread hash as the calling thread's: saving the same models again changes nothing.
+    const again = await knexStore.applications.saveMany(once);
+    expect(again.map((r: { outcome: string }) => r.outcome)).toEqual(once.map(() => 'unchanged'));
+    // Any other repository is handed models.
+    const other = await esm.openStore('sqlite::memory:');
+    const inner = other.applications;
+    const wrapped = {
+      save: inner.save.bind(inner),
+      saveMany: inner.saveMany.bind(inner),
+      get: inner.get.bind(inner),
+      attempts: inner.attempts.bind(inner),
+      list: inner.list.bind(inner),
+      remove: inner.remove.bind(inner),
+    };
+    const report2 = await esm.ingestEventLogs({ applications: wrapped, ledger: other.ledger }, folders, {
+      workers: 2,
+    });
+    expect(report2.new).toBe(count.size);
+    await stored(other);
+    await knexStore.close();
+    await other.close();
+  });
+});
+
 describe('sparkpilot inspect', () => {
   const cli = (...args: string[]) =>
     spawnSync(process.execPath, [`${root}dist/cli.js`, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });

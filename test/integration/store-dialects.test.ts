@@ -300,6 +300,45 @@ for (const [dialect, urlFor] of DIALECTS) {
       await rollback(store.knex, { tablePrefix, all: true });
     });
 
+    it('saveMany with one attempt that cannot be written stores the others and names the broken one', async () => {
+      const tablePrefix = prefix();
+      const store = await openStore(urlFor(), { tablePrefix });
+      opened.push(store);
+      const broken = structuredClone(models.find((m) => m.executors.length > 0)!);
+      broken.executors.push(broken.executors[0]!);
+      const others = models.filter((m) => m.appId !== broken.appId).slice(0, 2);
+      const err = await store.applications
+        .saveMany([others[0]!, broken, others[1]!])
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StoreError);
+      expect((err as Error).message).toContain(broken.appId);
+      expect(await store.applications.get(broken.appId)).toBeUndefined();
+      for (const m of others) {
+        expect(firstDifference(await store.applications.get(m.appId, m.attemptId ?? ''), m)).toBeUndefined();
+      }
+      await rollback(store.knex, { tablePrefix, all: true });
+    });
+
+    it('the ingest ledger remembers logs one at a time and in batches, the last entry of a path winning', async () => {
+      const tablePrefix = prefix();
+      const store = await openStore(urlFor(), { tablePrefix });
+      opened.push(store);
+      const entry = (path: string, signature: string) => ({
+        path,
+        signature,
+        appId: `app-${signature}`,
+        attemptId: '1',
+        ingestedAt: 1_700_000_000_000,
+      });
+      await store.ledger.put(entry('/logs/a', 'a1'));
+      await store.ledger.putMany([entry('/logs/a', 'a2'), entry('/logs/b', 'b1'), entry('/logs/b', 'b2')]);
+      await store.ledger.putMany([]);
+      expect(await store.ledger.get('/logs/a')).toEqual(entry('/logs/a', 'a2'));
+      expect(await store.ledger.get('/logs/b')).toEqual(entry('/logs/b', 'b2'));
+      expect(await store.ledger.get('/logs/c')).toBeUndefined();
+      await rollback(store.knex, { tablePrefix, all: true });
+    });
+
     it('says which database it could not reach, without the password', async () => {
       const url = urlFor();
       const bad = url.startsWith('sqlite')

@@ -755,3 +755,28 @@ describe('cancellation', () => {
     }
   });
 });
+
+describe('blocking reads (the collector worker threads)', () => {
+  it('decode every codec to the same bytes as streamed reads, whatever the read size', async () => {
+    for (const codec of ['none', 'lz4', 'snappy', 'lzf', 'zstd'] as const) {
+      const path = codec === 'none' ? singleFile('uncompressed') : singleFile(`codec-${codec}`);
+      const streamed = await decode(path, codec);
+      expect(streamed.data.length).toBeGreaterThan(1000);
+      for (const highWaterMark of [1, 777, 64 * 1024, 8 << 20]) {
+        const blocking = await decode(path, codec, { blockingReads: true, highWaterMark });
+        expect(blocking.data.equals(streamed.data), `${codec} at ${highWaterMark}`).toBe(true);
+        expect(blocking.warnings).toEqual(streamed.warnings);
+      }
+    }
+  });
+
+  it('report a missing file the same way', async () => {
+    const missing = join(tmpdir(), `sparkpilot-missing-${process.pid}.zstd`);
+    for (const blockingReads of [false, true]) {
+      const err = await decode(missing, 'zstd', { blockingReads }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EventLogError);
+      expect((err as EventLogError).code).toBe('SPARKPILOT_EVENTLOG_NOT_FOUND');
+      expect((err as EventLogError).message).toContain(missing);
+    }
+  });
+});

@@ -12,10 +12,12 @@ import { z } from 'zod';
 import { EventLogError, SparkpilotError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionWarning } from '../../model/attempt.js';
 import { defineFactory } from '../../registry.js';
+import type { PreparedAttempt } from '../../store/knex/rows.js';
+import { prepareAttempt } from '../../store/knex/rows.js';
 import type { CollectFailure, CollectOptions, Collector, CollectResult } from '../collector.js';
 import { discoverLogs, type LogUnit } from './discover.js';
 import { parseLogUnit } from './parse.js';
-import { type SerializedUnit, serializeUnit, type WorkerReply } from './protocol.js';
+import { type Parsed, type SerializedUnit, serializeUnit, type WorkerReply } from './protocol.js';
 
 /** Options of the event-log collector. */
 export const eventLogCollectorOptionsSchema = z
@@ -53,7 +55,10 @@ export interface LogUnitInfo {
 
 /** Options of the event-log collector's `collect`. */
 export interface EventLogCollectOptions extends CollectOptions {
-  /** Decides, before reading, whether to read a log (an incremental ingest skips unchanged ones). */
+  /**
+   * Decides, before reading, whether to read a log (an incremental ingest skips unchanged ones). It may be
+   * called for several logs at once.
+   */
   select?: (unit: LogUnitInfo) => boolean | Promise<boolean>;
   /**
    * Parse on the calling thread too (default true). Turn it off when the calling thread has work of its
@@ -61,6 +66,16 @@ export interface EventLogCollectOptions extends CollectOptions {
    * then a worker thread and the calling thread only consumes.
    */
   callingThread?: boolean;
+  /**
+   * For {@link ingestEventLogs}: each model is turned into the rows a Knex store writes on the thread that
+   * parsed it, and `onRows` receives them in place of `onApplication` receiving the model (only strings
+   * then cross between threads). Models are then not kept in the result.
+   * @internal
+   */
+  storeRows?: {
+    tags?: string[];
+    onRows: (rows: PreparedAttempt, source: { name: string }) => void | Promise<void>;
+  };
 }
 
 function workerScript(): string | undefined {
@@ -94,12 +109,26 @@ function reviveError(reply: Extract<WorkerReply, { ok: false }>): SparkpilotErro
   return err;
 }
 
+/** Units whose `select` runs at once. */
+const SELECT_CONCURRENCY = 16;
+
 /** Parsed models that may wait for the consumer (`onApplication`) before the parsers pause. */
 const MAX_WAITING = 2;
 
-/** One worker thread that parses the units it is sent, one at a time. */
+/**
+ * Units sent ahead to each worker thread: it finds its next log already queued when it finishes one,
+ * instead of waiting for the calling thread (perhaps busy with the consumer) to send it.
+ */
+const WORKER_DEPTH = 2;
+
+/** One worker thread that parses the units it is sent, one at a time, in the order sent. */
 class WorkerLane {
   private readonly worker: Worker;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: WorkerReply) => void; reject: (e: unknown) => void }
+  >();
+  private failure: unknown;
 
   constructor(script: string, options: EventLogCollectorOptions) {
     // Workers inherit the host's flags, but refuse `--input-type` (a host started as `node -e` with ESM
@@ -114,39 +143,55 @@ class WorkerLane {
       if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
       this.worker = new Worker(script, { workerData: { options }, execArgv: [] });
     }
+    this.worker.on('message', (msg: WorkerReply) => {
+      const p = this.pending.get(msg.index);
+      this.pending.delete(msg.index);
+      p?.resolve(msg);
+    });
+    this.worker.on('error', (err: Error) => this.fail(err));
+    this.worker.on('exit', (code: number) => this.fail(new Error(`worker thread exited with code ${code}`)));
   }
 
-  parse(index: number, unit: SerializedUnit, signal?: AbortSignal): Promise<WorkerReply> {
-    const worker = this.worker;
+  /** Every unit still pending fails (the worker died, or the caller aborted). */
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) p.reject(err);
+  }
+
+  parse(
+    index: number,
+    unit: SerializedUnit,
+    rows: { tags: string[] } | undefined,
+    signal?: AbortSignal,
+  ): Promise<WorkerReply> {
     return new Promise<WorkerReply>((resolve, reject) => {
-      const onMessage = (msg: WorkerReply) => {
-        cleanup();
-        resolve(msg);
-      };
-      const onError = (err: Error) => {
-        cleanup();
-        reject(err);
-      };
-      const onExit = (code: number) => {
-        cleanup();
-        reject(new Error(`worker thread exited with code ${code}`));
-      };
+      if (this.failure !== undefined) {
+        reject(this.failure);
+        return;
+      }
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
       const onAbort = () => {
-        cleanup();
-        void worker.terminate();
-        reject(signal?.reason);
+        void this.worker.terminate();
+        this.fail(signal?.reason);
       };
-      const cleanup = () => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-      worker.on('exit', onExit);
       signal?.addEventListener('abort', onAbort, { once: true });
-      worker.postMessage({ index, unit });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      this.pending.set(index, {
+        resolve: (r) => {
+          done();
+          resolve(r);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+      });
+      this.worker.postMessage({ index, unit, ...(rows ? { rows } : {}) });
     });
   }
 
@@ -184,16 +229,24 @@ export const eventLogCollector = defineFactory(
       const problems = found.problems;
       let units = found.units;
       if (select) {
-        const chosen: LogUnit[] = [];
-        for (const u of units) {
-          const info: LogUnitInfo = {
-            name: u.name,
-            inProgress: u.inProgress,
-            parts: u.parts.map((p) => ({ name: p.name, file: p.location.file, size: p.size })),
-          };
-          if (await select(info)) chosen.push(u);
-        }
-        units = chosen;
+        // Several at a time (a select that looks at the disk or a database waits on each): the order of
+        // the units is kept.
+        const keep = new Array<boolean>(units.length).fill(false);
+        let at = 0;
+        const all = units;
+        const selectNext = async () => {
+          for (let i = at++; i < all.length; i = at++) {
+            const u = all[i]!;
+            keep[i] = await select({
+              name: u.name,
+              inProgress: u.inProgress,
+              parts: u.parts.map((p) => ({ name: p.name, file: p.location.file, size: p.size })),
+            });
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(SELECT_CONCURRENCY, all.length) }, selectNext));
+        throwIfAborted(signal);
+        units = all.filter((_, i) => keep[i]);
       }
       const failures: CollectFailure[] = problems.map((p) => ({
         source: p.path,
@@ -212,15 +265,23 @@ export const eventLogCollector = defineFactory(
       // which bounds memory. Its first error stops every lane and is what `collect` throws.
       const queued: Promise<void>[] = [];
       let consumerFailed: { error: unknown } | undefined;
-      const accept = async (unit: LogUnit, model: ApplicationAttemptModel) => {
-        if (keepResults) applications.push(model);
-        warnings.push(...model.warnings);
-        if (!onApplication) return;
+      const storeRows = collectOptions.storeRows;
+      const accept = async (unit: LogUnit, got: Parsed) => {
+        if (keepResults && got.model) applications.push(got.model);
+        warnings.push(...got.warnings);
+        const source = { name: unit.name };
+        const { model, rows } = got;
+        const consume = rows
+          ? () => storeRows?.onRows(rows, source)
+          : model && onApplication
+            ? () => onApplication(model, source)
+            : undefined;
+        if (!consume) return;
         const previous = queued[queued.length - 1];
         const call: Promise<void> = (async () => {
           await previous;
           try {
-            if (!consumerFailed) await onApplication(model, { name: unit.name });
+            if (!consumerFailed) await consume();
           } catch (error) {
             consumerFailed ??= { error };
             stop = true;
@@ -289,7 +350,18 @@ export const eventLogCollector = defineFactory(
             );
         }
         // Outside the try: an error of the consumer (a database write) is the consumer's, not the log's.
-        if (model) await accept(unit, model);
+        if (model) {
+          await accept(
+            unit,
+            storeRows
+              ? {
+                  rows: prepareAttempt(model, storeRows.tags),
+                  warnings: model.warnings,
+                  bytes: model.stats.bytes,
+                }
+              : { model, warnings: model.warnings, bytes: model.stats.bytes },
+          );
+        }
         done++;
         onProgress?.({ done, total, bytes, current: unit.name });
       };
@@ -299,34 +371,44 @@ export const eventLogCollector = defineFactory(
       };
       const workerLane = async (lane: WorkerLane) => {
         const send = (i: number) => {
-          if (i < 0) return undefined;
-          const reply = lane.parse(i, serializeUnit(units[i]!), signal);
+          const reply = lane.parse(
+            i,
+            serializeUnit(units[i]!),
+            storeRows ? { tags: storeRows.tags ?? [] } : undefined,
+            signal,
+          );
           reply.catch(() => {}); // awaited below; a worker dying meanwhile is no unhandled rejection
-          return reply;
+          return { i, reply };
+        };
+        // The worker always has its next log queued (it starts on it before this one is handed on, and
+        // perhaps waits for the consumer), so it never idles between logs.
+        const inFlight: { i: number; reply: Promise<WorkerReply> }[] = [];
+        const topUp = () => {
+          while (inFlight.length < WORKER_DEPTH) {
+            const i = take();
+            if (i < 0) return;
+            inFlight.push(send(i));
+          }
         };
         try {
-          let i = take();
-          let inFlight = send(i);
-          while (inFlight) {
+          topUp();
+          for (let head = inFlight.shift(); head; head = inFlight.shift()) {
             let reply: WorkerReply;
             try {
-              reply = await inFlight;
+              reply = await head.reply;
             } catch {
               if (signal?.aborted) throw signal.reason;
-              // A worker that died parses nothing more: its unit, and its share of the rest, are parsed here.
-              await parseHere(i);
+              // A worker that died parses nothing more: its units, and its share of the rest, are parsed here.
+              for (const { i } of [head, ...inFlight.splice(0)]) await parseHere(i);
               await inProcessLane();
               return;
             }
-            const unit = units[i]!;
-            // The worker starts on its next log before this one is handed on (and perhaps waits for
-            // the consumer), so it never idles between logs.
-            i = take();
-            inFlight = send(i);
+            topUp();
+            const unit = units[head.i]!;
             done++;
             if (reply.ok) {
-              bytes += reply.model.stats.bytes;
-              await accept(unit, reply.model);
+              bytes += reply.parsed.bytes;
+              await accept(unit, reply.parsed);
             } else reject(unit, reviveError(reply));
             onProgress?.({ done, total, bytes, current: unit.name });
           }

@@ -21,6 +21,8 @@ export interface ParseOptions {
   exactQuantileValues: number;
   /** Called with the number of decompressed bytes read so far, now and then. */
   onBytes?: (bytes: number) => void;
+  /** Read files with blocking reads (a worker thread that does nothing else). */
+  blockingReads?: boolean;
 }
 
 const EVENT_PREFIX = Buffer.from('{"Event":"');
@@ -242,6 +244,7 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
     try {
       for await (const chunk of part.open({
         ...(signal ? { signal } : {}),
+        ...(options.blockingReads ? { blockingReads: true } : {}),
         onWarning: (message: string) => warn('codec', message),
       })) {
         throwIfAborted(signal);

@@ -2,7 +2,8 @@
  * Messages between the event-log collector and its worker threads.
  * @module
  */
-import type { ApplicationAttemptModel } from '../../model/attempt.js';
+import type { ApplicationAttemptModel, CollectionWarning } from '../../model/attempt.js';
+import type { PreparedAttempt } from '../../store/knex/rows.js';
 import type { CodecName } from './codecs/index.js';
 import { type LogUnit, makePart, type PartLocation } from './discover.js';
 
@@ -11,9 +12,25 @@ export interface SerializedUnit extends Omit<LogUnit, 'parts'> {
   parts: { name: string; size: number; codec: CodecName; location: PartLocation }[];
 }
 
+/** What parsing one unit gave: the model, or the rows a Knex store writes for it. */
+export interface Parsed {
+  model?: ApplicationAttemptModel;
+  rows?: PreparedAttempt;
+  warnings: CollectionWarning[];
+  /** Decompressed bytes read. */
+  bytes: number;
+}
+
+/** A unit for a worker to parse; with `rows`, the worker answers with the rows rather than the model. */
+export interface WorkerRequest {
+  index: number;
+  unit: SerializedUnit;
+  rows?: { tags: string[] };
+}
+
 /** A worker's answer for one unit. */
 export type WorkerReply =
-  | { index: number; ok: true; model: ApplicationAttemptModel }
+  | { index: number; ok: true; parsed: Parsed }
   | {
       index: number;
       ok: false;

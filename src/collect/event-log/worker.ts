@@ -5,16 +5,39 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EventLogError, SparkpilotError } from '../../errors.js';
+import { prepareAttempt } from '../../store/knex/rows.js';
 import { parseLogUnit } from './parse.js';
-import { deserializeUnit, type SerializedUnit, type WorkerReply } from './protocol.js';
+import { deserializeUnit, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 const { options } = workerData as { options: { maxLineBytes: number; exactQuantileValues: number } };
 
-parentPort?.on('message', async (msg: { index: number; unit: SerializedUnit }) => {
+// Units are parsed one at a time, in the order they come: the collector sends the next one ahead.
+const queue: WorkerRequest[] = [];
+let busy = false;
+parentPort?.on('message', (msg: WorkerRequest) => {
+  queue.push(msg);
+  if (!busy) void drain();
+});
+
+async function drain(): Promise<void> {
+  busy = true;
+  for (let msg = queue.shift(); msg; msg = queue.shift()) parentPort?.postMessage(await parseOne(msg));
+  busy = false;
+}
+
+async function parseOne(msg: WorkerRequest): Promise<WorkerReply> {
   let reply: WorkerReply;
   try {
-    const model = await parseLogUnit(deserializeUnit(msg.unit), options);
-    reply = { index: msg.index, ok: true, model };
+    // This thread only parses: blocking reads save a trip through libuv's thread pool per read.
+    const model = await parseLogUnit(deserializeUnit(msg.unit), { ...options, blockingReads: true });
+    const common = { warnings: model.warnings, bytes: model.stats.bytes };
+    reply = {
+      index: msg.index,
+      ok: true,
+      // Rows for a store are strings: cheaper to send than the model's objects, and the writer's thread
+      // does not serialize them.
+      parsed: msg.rows ? { rows: prepareAttempt(model, msg.rows.tags), ...common } : { model, ...common },
+    };
   } catch (err) {
     const e = err as Error;
     const loc = err instanceof EventLogError ? err.location : { file: msg.unit.name };
@@ -34,5 +57,5 @@ parentPort?.on('message', async (msg: { index: number; unit: SerializedUnit }) =
       },
     };
   }
-  parentPort?.postMessage(reply);
-});
+  return reply;
+}

@@ -3,7 +3,6 @@
  * transactions, on SQLite, PostgreSQL and MySQL/MariaDB.
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { StoreError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel } from '../../model/attempt.js';
@@ -17,11 +16,9 @@ import type {
   SaveOptions,
   SaveResult,
 } from '../repository.js';
-import { summarize } from '../summary.js';
+import { type ChildRows, type PreparedAttempt as Prepared, prepareAttempt, type Row } from './rows.js';
 import { type TableNames, tableNames } from './tables.js';
 import { isUniqueViolation } from './unique.js';
-
-type Row = Record<string, unknown>;
 
 const SORT_COLUMNS: Record<ApplicationSort, string> = {
   startTime: 'start_time',
@@ -63,7 +60,6 @@ const n = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 /** PostgreSQL text cannot hold NUL; no stored value contains one (they are removed on save). */
 const NUL = String.fromCharCode(0);
 const hasNul = (v: unknown): boolean => typeof v === 'string' && v.includes(NUL);
-const clean = (v: string, max: number): string => v.replaceAll(NUL, '').slice(0, max);
 
 function toSummary(r: Row): ApplicationSummary {
   return {
@@ -92,56 +88,6 @@ function toSummary(r: Row): ApplicationSummary {
     memoryBytesSpilled: n(r.memory_bytes_spilled),
     diskBytesSpilled: n(r.disk_bytes_spilled),
   };
-}
-
-/** Rows of the child tables of one attempt, without the attempt's key (filled in once it is known). */
-interface ChildRows {
-  jobs: Row[];
-  stages: Row[];
-  executors: Row[];
-  sqlExecutions: Row[];
-  failures: Row[];
-  tags: Row[];
-}
-
-/** The child rows of an attempt, each model part serialized once (the hash reads the same strings). */
-function childRows(m: ApplicationAttemptModel, tags: string[]): ChildRows {
-  return {
-    jobs: m.jobs.map((j) => ({ job_id: j.jobId, status: j.status, data: JSON.stringify(j) })),
-    stages: m.stages.map((s) => ({
-      stage_id: s.stageId,
-      stage_attempt_id: s.attemptId,
-      status: s.status,
-      executor_run_time: s.executorRunTime,
-      data: JSON.stringify(s),
-    })),
-    executors: m.executors.map((e) => ({ executor_id: clean(e.id, 255), data: JSON.stringify(e) })),
-    sqlExecutions: m.sql.map((q) => ({ execution_id: q.id, status: q.status, data: JSON.stringify(q) })),
-    failures: m.failures.map((f, seq) => ({
-      seq,
-      reason: clean(f.reason, 64),
-      class_name: f.className === null ? null : clean(f.className, 512),
-      count: f.count,
-      data: JSON.stringify(f),
-    })),
-    tags: [...new Set(tags.map((tag) => clean(tag, 255)))].filter((tag) => tag).map((tag) => ({ tag })),
-  };
-}
-
-/**
- * A stable hash of what an attempt says (not where it was read from: sources and warnings are left out),
- * over the serialized parts that are stored.
- */
-function contentHash(row: Row, m: ApplicationAttemptModel, children: ChildRows): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify([m.appId, m.attemptId ?? null, m.sparkContextId ?? null, m.exitCode ?? null]));
-  h.update(JSON.stringify(m.stats));
-  for (const part of [row.application, row.environment, row.tags] as string[]) h.update(`\n${part}`);
-  for (const rows of Object.values(children) as Row[][]) {
-    h.update('\n#');
-    for (const r of rows) h.update(`\n${String(r.data ?? r.tag)}`);
-  }
-  return h.digest('hex');
 }
 
 interface Cursor {
@@ -186,6 +132,7 @@ const BATCH = 200;
 export class KnexApplicationRepository implements ApplicationRepository {
   private readonly t: TableNames;
   private readonly sqlite: boolean;
+  private readonly insertSqlCache = new Map<string, string>();
 
   constructor(
     private readonly knex: Knex,
@@ -195,83 +142,147 @@ export class KnexApplicationRepository implements ApplicationRepository {
     this.sqlite = /sqlite/.test(String((knex.client as { dialect?: string }).dialect));
   }
 
-  async save(model: ApplicationAttemptModel, options: SaveOptions = {}): Promise<SaveResult> {
-    throwIfAborted(options.signal);
-    const summary = summarize(model, options.tags);
-    const children = childRows(model, summary.tags);
+  /**
+   * Writes prepared attempts in the transaction `trx`: looks up which are stored already (one query), and
+   * writes the child rows of all of them together, in batches per table.
+   */
+  private async write(
+    trx: Knex.Transaction,
+    batch: readonly Prepared[],
+    signal?: AbortSignal,
+  ): Promise<SaveResult[]> {
     const t = this.t;
-    const base = { appId: summary.appId, attemptId: summary.attemptId };
-    const row: Row = {
-      app_id: clean(summary.appId, 255),
-      attempt_id: clean(summary.attemptId, 64),
-      name: clean(summary.name, 512),
-      job_key: clean(summary.jobKey, 255),
-      spark_user: clean(summary.sparkUser, 255),
-      spark_version: clean(summary.sparkVersion, 64),
-      status: summary.status,
-      start_time: summary.startTime,
-      end_time: summary.endTime,
-      duration: summary.duration,
-      queue: clean(summary.queue, 255),
-      cluster: clean(summary.cluster, 255),
-      num_jobs: summary.numJobs,
-      num_failed_jobs: summary.numFailedJobs,
-      num_stages: summary.numStages,
-      num_tasks: summary.numTasks,
-      num_failed_tasks: summary.numFailedTasks,
-      executor_run_time: summary.executorRunTime,
-      input_bytes: summary.inputBytes,
-      shuffle_read_bytes: summary.shuffleReadBytes,
-      shuffle_write_bytes: summary.shuffleWriteBytes,
-      memory_bytes_spilled: summary.memoryBytesSpilled,
-      disk_bytes_spilled: summary.diskBytesSpilled,
-      tags: clean(summary.tags.join('\n'), 2048),
-      content_hash: '',
-      application: JSON.stringify(model.application),
-      environment: JSON.stringify(model.environment),
-      extra: JSON.stringify({
-        sources: model.sources,
-        stats: model.stats,
-        warnings: model.warnings,
-        ...(model.sparkContextId !== undefined ? { sparkContextId: model.sparkContextId } : {}),
-        ...(model.exitCode !== undefined ? { exitCode: model.exitCode } : {}),
-      }),
-      stored_at: Date.now(),
+    const found = (await trx(t.attempts)
+      .whereIn('app_id', [...new Set(batch.map((p) => p.row.app_id as string))])
+      .select('id', 'app_id', 'attempt_id', 'content_hash')) as {
+      id: number | string;
+      app_id: string;
+      attempt_id: string;
+      content_hash: string;
+    }[];
+    const stored = new Map(found.map((r) => [`${r.app_id}\n${r.attempt_id}`, r]));
+    const results: SaveResult[] = [];
+    const replaced: number[] = [];
+    const toWrite: { p: Prepared; pk?: number }[] = [];
+    for (const p of batch) {
+      const existing = stored.get(`${p.row.app_id as string}\n${p.row.attempt_id as string}`);
+      if (existing && existing.content_hash === p.row.content_hash) {
+        results.push({ ...p.base, outcome: 'unchanged' });
+      } else if (existing) {
+        replaced.push(n(existing.id));
+        toWrite.push({ p, pk: n(existing.id) });
+        results.push({ ...p.base, outcome: 'updated' });
+      } else {
+        toWrite.push({ p });
+        results.push({ ...p.base, outcome: 'new' });
+      }
+    }
+    if (replaced.length) await this.deleteChildren(trx, replaced);
+    const storedAt = Date.now();
+    const children: ChildRows = {
+      jobs: [],
+      stages: [],
+      executors: [],
+      sqlExecutions: [],
+      failures: [],
+      tags: [],
     };
-    const hash = contentHash(row, model, children);
-    row.content_hash = hash;
-    const attempt = async (): Promise<SaveResult> =>
-      this.knex.transaction(async (trx) => {
-        const existing = (await trx(t.attempts)
-          .where({ app_id: row.app_id as string, attempt_id: row.attempt_id as string })
-          .first('id', 'content_hash')) as { id: number | string; content_hash: string } | undefined;
-        if (existing && existing.content_hash === hash) return { ...base, outcome: 'unchanged' as const };
-        let pk: number;
-        if (existing) {
-          pk = n(existing.id);
-          await this.deleteChildren(trx, [pk]);
-          await trx(t.attempts).where({ id: pk }).update(row);
-        } else {
-          const inserted = (await trx(t.attempts).insert(row, ['id'])) as (number | { id: number })[];
-          const first = inserted[0];
-          pk = n(typeof first === 'object' ? first.id : first);
-        }
-        throwIfAborted(options.signal);
-        await this.insertChildren(trx, pk, children);
-        return { ...base, outcome: existing ? ('updated' as const) : ('new' as const) };
-      });
+    for (const w of toWrite) {
+      let pk = w.pk;
+      if (pk !== undefined) {
+        await trx(t.attempts)
+          .where({ id: pk })
+          .update({ ...w.p.row, stored_at: storedAt });
+      } else {
+        const inserted = (await trx(t.attempts).insert({ ...w.p.row, stored_at: storedAt }, ['id'])) as (
+          | number
+          | { id: number }
+        )[];
+        const first = inserted[0];
+        pk = n(typeof first === 'object' ? first.id : first);
+      }
+      for (const [table, rows] of Object.entries(w.p.children) as [keyof ChildRows, Row[]][]) {
+        for (const r of rows) children[table].push({ attempt_pk: pk, ...r });
+      }
+    }
+    throwIfAborted(signal);
+    await this.insertChildren(trx, children);
+    return results;
+  }
+
+  async save(model: ApplicationAttemptModel, options: SaveOptions = {}): Promise<SaveResult> {
+    const [result] = await this.saveMany([model], options);
+    return result!;
+  }
+
+  /**
+   * Store several attempts in one transaction: the way to store many (an ingest does), with a few
+   * statements for all of them instead of a few for each. Each attempt is stored as by
+   * {@link KnexApplicationRepository.save}; results come in the order of `models`. When the batch cannot be
+   * stored as one (two writers raced, or one attempt cannot be written), the attempts are stored one at
+   * a time: the others are kept, and the error thrown names the attempt it is about.
+   */
+  async saveMany(
+    models: readonly ApplicationAttemptModel[],
+    options: SaveOptions = {},
+  ): Promise<SaveResult[]> {
+    throwIfAborted(options.signal);
+    return this.savePrepared(
+      models.map((m) => prepareAttempt(m, options.tags)),
+      options.signal,
+    );
+  }
+
+  /**
+   * {@link KnexApplicationRepository.saveMany} of attempts already turned into rows (an ingest's worker
+   * threads do that).
+   * @internal
+   */
+  async savePrepared(prepared: readonly Prepared[], signal?: AbortSignal): Promise<SaveResult[]> {
+    throwIfAborted(signal);
+    const keys = new Set(prepared.map((p) => `${p.row.app_id as string}\n${p.row.attempt_id as string}`));
+    if (prepared.length > 1 && keys.size === prepared.length) {
+      try {
+        return await this.knex.transaction((trx) => this.write(trx, prepared, signal));
+      } catch {
+        if (signal?.aborted) throw signal.reason;
+        // Nothing of the batch was written: store them one at a time below.
+      }
+    }
+    // One at a time: an attempt that cannot be written does not keep the others out, and its error
+    // (the first, when several fail) is thrown once the others are stored.
+    const results: SaveResult[] = [];
+    let failure: { error: unknown } | undefined;
+    for (const p of prepared) {
+      try {
+        results.push(await this.saveOne(p, signal));
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+    return results;
+  }
+
+  private async saveOne(p: Prepared, signal?: AbortSignal): Promise<SaveResult> {
+    const attempt = async () => {
+      const [result] = await this.knex.transaction((trx) => this.write(trx, [p], signal));
+      return result!;
+    };
+    const { appId, attemptId } = p.base;
     const wrap = (err: unknown) =>
       new StoreError(
         'SPARKPILOT_STORE_WRITE',
-        `Could not store ${summary.appId}${summary.attemptId ? ` attempt ${summary.attemptId}` : ''}: ${(err as Error).message}. Nothing was written for it; check the database and run the ingest again.`,
+        `Could not store ${appId}${attemptId ? ` attempt ${attemptId}` : ''}: ${(err as Error).message}. Nothing was written for it; check the database and run the ingest again.`,
         { cause: err },
       );
     try {
       return await attempt();
     } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason;
+      if (signal?.aborted) throw signal.reason;
       // Two writers raced to insert the same new attempt: the loser retries once, as an update.
-      if (isUniqueViolation(err, t.attempts)) {
+      if (isUniqueViolation(err, this.t.attempts)) {
         try {
           return await attempt();
         } catch (again) {
@@ -282,7 +293,7 @@ export class KnexApplicationRepository implements ApplicationRepository {
     }
   }
 
-  private async insertChildren(trx: Knex.Transaction, pk: number, children: ChildRows) {
+  private async insertChildren(trx: Knex.Transaction, children: ChildRows) {
     const t = this.t;
     const tables: [string, Row[]][] = [
       [t.jobs, children.jobs],
@@ -293,10 +304,33 @@ export class KnexApplicationRepository implements ApplicationRepository {
       [t.tags, children.tags],
     ];
     for (const [table, rows] of tables) {
+      if (rows.length === 0) continue;
+      const columns = Object.keys(rows[0]!);
       for (let i = 0; i < rows.length; i += BATCH) {
-        await trx(table).insert(rows.slice(i, i + BATCH).map((r) => ({ attempt_pk: pk, ...r })));
+        const batch = rows.slice(i, i + BATCH);
+        const values: Knex.RawBinding[] = [];
+        for (const r of batch) for (const c of columns) values.push((r[c] ?? null) as Knex.RawBinding);
+        await trx.raw(this.insertSql(table, columns, batch.length), values);
       }
     }
+  }
+
+  /**
+   * `insert into <table> (<columns>) values (?, ...), ...` for `rows` rows: the child rows of an attempt all
+   * have the same columns, and a plain statement spares the query builder's per-row work (an ingest writes
+   * thousands of rows).
+   */
+  private insertSql(table: string, columns: string[], rows: number): string {
+    const key = `${table}\n${columns.join(',')}\n${rows}`;
+    let sql = this.insertSqlCache.get(key);
+    if (sql === undefined) {
+      const id = (name: string) => this.knex.client.wrapIdentifier(name, undefined);
+      const row = `(${columns.map(() => '?').join(', ')})`;
+      sql = `insert into ${id(table)} (${columns.map(id).join(', ')}) values ${Array(rows).fill(row).join(', ')}`;
+      if (this.insertSqlCache.size > 256) this.insertSqlCache.clear();
+      this.insertSqlCache.set(key, sql);
+    }
+    return sql;
   }
 
   private async deleteChildren(trx: Knex.Transaction | Knex, pks: number[]): Promise<void> {

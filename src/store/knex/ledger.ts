@@ -35,18 +35,34 @@ export class KnexIngestLedger implements IngestLedger {
   }
 
   async put(entry: LedgerEntry): Promise<void> {
-    const row = {
-      path_hash: hashPath(entry.path),
-      path: entry.path,
-      size: 0,
-      mtime_ms: 0,
-      signature: entry.signature,
-      app_id: entry.appId,
-      attempt_id: entry.attemptId,
-      outcome: 'stored',
-      error: null,
-      ingested_at: entry.ingestedAt,
-    };
-    await this.knex(this.table).insert(row).onConflict('path_hash').merge();
+    await this.putMany([entry]);
   }
+
+  async putMany(entries: readonly LedgerEntry[]): Promise<void> {
+    // One row per path: a path listed twice keeps its last entry.
+    const rows = new Map(entries.map((entry) => [hashPath(entry.path), rowOf(entry)]));
+    const all = [...rows.values()];
+    for (let i = 0; i < all.length; i += 100) {
+      await this.knex(this.table)
+        .insert(all.slice(i, i + 100))
+        .onConflict('path_hash')
+        .merge();
+    }
+  }
+}
+
+/** The ledger row of an entry. */
+function rowOf(entry: LedgerEntry) {
+  return {
+    path_hash: hashPath(entry.path),
+    path: entry.path,
+    size: 0,
+    mtime_ms: 0,
+    signature: entry.signature,
+    app_id: entry.appId,
+    attempt_id: entry.attemptId,
+    outcome: 'stored',
+    error: null,
+    ingested_at: entry.ingestedAt,
+  };
 }

@@ -17,7 +17,7 @@
 
 import { decodeGenerator } from './decode.js';
 import type { CodecName } from './detect.js';
-import { chunkOption, type DecodeOptions, readFileChunks } from './io.js';
+import { chunkOption, type DecodeOptions, readFileChunks, readFileChunksBlocking } from './io.js';
 import { readZipGenerator, type ZipEntry } from './zip.js';
 import { loadNativeZstd } from './zstd.js';
 
@@ -48,7 +48,10 @@ export function decodeFile(
   options: DecodeOptions = {},
 ): AsyncIterable<Buffer> {
   const readSize = chunkOption(options.highWaterMark);
-  return decodeStream(readFileChunks(path, readSize), codec, path, options);
+  const chunks = options.blockingReads
+    ? readFileChunksBlocking(path, readSize)
+    : readFileChunks(path, readSize);
+  return decodeStream(chunks, codec, path, options);
 }
 
 /**
