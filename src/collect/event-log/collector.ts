@@ -385,6 +385,9 @@ export const eventLogCollector = defineFactory(
         const inFlight: { i: number; reply: Promise<WorkerReply> }[] = [];
         const topUp = () => {
           while (inFlight.length < WORKER_DEPTH) {
+            // Near the end a log queued here could wait behind this worker's current one while another
+            // lane runs out of work: queue ahead only while every lane has more than one log left to take.
+            if (inFlight.length > 0 && order.length - next <= laneCount) return;
             const i = take();
             if (i < 0) return;
             inFlight.push(send(i));
@@ -417,6 +420,7 @@ export const eventLogCollector = defineFactory(
         }
       };
       const lanes = Array.from({ length: workerLanes }, () => new WorkerLane(script!, options));
+      const laneCount = lanes.length < parsers || lanes.length === 0 ? lanes.length + 1 : lanes.length;
       // One lane failing (a consumer's error, an abort) stops the others taking more work.
       const guard = (p: Promise<void>) =>
         p.catch((err: unknown) => {
