@@ -8,16 +8,16 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import PQueue from 'p-queue';
 import { z } from 'zod';
 import { EventLogError, SparkpilotError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionWarning } from '../../model/attempt.js';
 import { defineFactory } from '../../registry.js';
 import type { PreparedAttempt } from '../../store/knex/rows.js';
-import { prepareAttempt } from '../../store/knex/rows.js';
 import type { CollectFailure, CollectOptions, Collector, CollectResult } from '../collector.js';
 import { discoverLogs, type LogUnit } from './discover.js';
 import { parseLogUnit } from './parse.js';
-import { type Parsed, type SerializedUnit, serializeUnit, type WorkerReply } from './protocol.js';
+import { type Parsed, parsedOf, type SerializedUnit, serializeUnit, type WorkerReply } from './protocol.js';
 
 /** Options of the event-log collector. */
 export const eventLogCollectorOptionsSchema = z
@@ -231,22 +231,20 @@ export const eventLogCollector = defineFactory(
       if (select) {
         // Several at a time (a select that looks at the disk or a database waits on each): the order of
         // the units is kept.
-        const keep = new Array<boolean>(units.length).fill(false);
-        let at = 0;
-        const all = units;
-        const selectNext = async () => {
-          for (let i = at++; i < all.length; i = at++) {
-            const u = all[i]!;
-            keep[i] = await select({
-              name: u.name,
-              inProgress: u.inProgress,
-              parts: u.parts.map((p) => ({ name: p.name, file: p.location.file, size: p.size })),
-            });
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(SELECT_CONCURRENCY, all.length) }, selectNext));
+        const queue = new PQueue({ concurrency: SELECT_CONCURRENCY });
+        const keep = await Promise.all(
+          units.map((u) =>
+            queue.add(() =>
+              select({
+                name: u.name,
+                inProgress: u.inProgress,
+                parts: u.parts.map((p) => ({ name: p.name, file: p.location.file, size: p.size })),
+              }),
+            ),
+          ),
+        );
         throwIfAborted(signal);
-        units = all.filter((_, i) => keep[i]);
+        units = units.filter((_, i) => keep[i]);
       }
       const failures: CollectFailure[] = problems.map((p) => ({
         source: p.path,
@@ -266,6 +264,8 @@ export const eventLogCollector = defineFactory(
       const queued: Promise<void>[] = [];
       let consumerFailed: { error: unknown } | undefined;
       const storeRows = collectOptions.storeRows;
+      /** What parsers are asked for: rows for a store, or (undefined) the model. */
+      const rowsRequest = storeRows ? { tags: storeRows.tags ?? [] } : undefined;
       const accept = async (unit: LogUnit, got: Parsed) => {
         if (keepResults && got.model) applications.push(got.model);
         warnings.push(...got.warnings);
@@ -350,18 +350,7 @@ export const eventLogCollector = defineFactory(
             );
         }
         // Outside the try: an error of the consumer (a database write) is the consumer's, not the log's.
-        if (model) {
-          await accept(
-            unit,
-            storeRows
-              ? {
-                  rows: prepareAttempt(model, storeRows.tags),
-                  warnings: model.warnings,
-                  bytes: model.stats.bytes,
-                }
-              : { model, warnings: model.warnings, bytes: model.stats.bytes },
-          );
-        }
+        if (model) await accept(unit, parsedOf(model, rowsRequest));
         done++;
         onProgress?.({ done, total, bytes, current: unit.name });
       };
@@ -371,12 +360,7 @@ export const eventLogCollector = defineFactory(
       };
       const workerLane = async (lane: WorkerLane) => {
         const send = (i: number) => {
-          const reply = lane.parse(
-            i,
-            serializeUnit(units[i]!),
-            storeRows ? { tags: storeRows.tags ?? [] } : undefined,
-            signal,
-          );
+          const reply = lane.parse(i, serializeUnit(units[i]!), rowsRequest, signal);
           reply.catch(() => {}); // awaited below; a worker dying meanwhile is no unhandled rejection
           return { i, reply };
         };
@@ -420,7 +404,9 @@ export const eventLogCollector = defineFactory(
         }
       };
       const lanes = Array.from({ length: workerLanes }, () => new WorkerLane(script!, options));
-      const laneCount = lanes.length < parsers || lanes.length === 0 ? lanes.length + 1 : lanes.length;
+      // The calling thread parses too when the workers are fewer than the parsers (or there are none).
+      const callingLane = lanes.length < parsers || lanes.length === 0;
+      const laneCount = lanes.length + (callingLane ? 1 : 0);
       // One lane failing (a consumer's error, an abort) stops the others taking more work.
       const guard = (p: Promise<void>) =>
         p.catch((err: unknown) => {
@@ -428,7 +414,7 @@ export const eventLogCollector = defineFactory(
           throw err;
         });
       try {
-        const here = lanes.length < parsers || lanes.length === 0 ? [guard(inProcessLane())] : [];
+        const here = callingLane ? [guard(inProcessLane())] : [];
         await Promise.all([...here, ...lanes.map((l) => guard(workerLane(l)))]);
       } finally {
         // Never leave a consumer call running behind the caller's back, even when a lane failed.

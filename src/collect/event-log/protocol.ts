@@ -3,7 +3,7 @@
  * @module
  */
 import type { ApplicationAttemptModel, CollectionWarning } from '../../model/attempt.js';
-import type { PreparedAttempt } from '../../store/knex/rows.js';
+import { type PreparedAttempt, prepareAttempt } from '../../store/knex/rows.js';
 import type { CodecName } from './codecs/index.js';
 import { type LogUnit, makePart, type PartLocation } from './discover.js';
 
@@ -19,6 +19,15 @@ export interface Parsed {
   warnings: CollectionWarning[];
   /** Decompressed bytes read. */
   bytes: number;
+}
+
+/**
+ * What a parser hands on for `model`: the model itself, or (with `rows`, for a Knex store) the rows to
+ * write, made on the thread that parsed it.
+ */
+export function parsedOf(model: ApplicationAttemptModel, rows?: { tags?: string[] }): Parsed {
+  const common = { warnings: model.warnings, bytes: model.stats.bytes };
+  return rows ? { rows: prepareAttempt(model, rows.tags), ...common } : { model, ...common };
 }
 
 /** A unit for a worker to parse; with `rows`, the worker answers with the rows rather than the model. */

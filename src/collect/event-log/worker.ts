@@ -5,9 +5,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EventLogError, SparkpilotError } from '../../errors.js';
-import { prepareAttempt } from '../../store/knex/rows.js';
 import { parseLogUnit } from './parse.js';
-import { deserializeUnit, type WorkerReply, type WorkerRequest } from './protocol.js';
+import { deserializeUnit, parsedOf, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 const { options } = workerData as { options: { maxLineBytes: number; exactQuantileValues: number } };
 
@@ -30,14 +29,9 @@ async function parseOne(msg: WorkerRequest): Promise<WorkerReply> {
   try {
     // This thread only parses: blocking reads save a trip through libuv's thread pool per read.
     const model = await parseLogUnit(deserializeUnit(msg.unit), { ...options, blockingReads: true });
-    const common = { warnings: model.warnings, bytes: model.stats.bytes };
-    reply = {
-      index: msg.index,
-      ok: true,
-      // Rows for a store are strings: cheaper to send than the model's objects, and the writer's thread
-      // does not serialize them.
-      parsed: msg.rows ? { rows: prepareAttempt(model, msg.rows.tags), ...common } : { model, ...common },
-    };
+    // Rows for a store are strings: cheaper to send than the model's objects, and the writer's thread
+    // does not serialize them.
+    reply = { index: msg.index, ok: true, parsed: parsedOf(model, msg.rows) };
   } catch (err) {
     const e = err as Error;
     const loc = err instanceof EventLogError ? err.location : { file: msg.unit.name };

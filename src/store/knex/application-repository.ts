@@ -162,14 +162,12 @@ export class KnexApplicationRepository implements ApplicationRepository {
     }[];
     const stored = new Map(found.map((r) => [`${r.app_id}\n${r.attempt_id}`, r]));
     const results: SaveResult[] = [];
-    const replaced: number[] = [];
     const toWrite: { p: Prepared; pk?: number }[] = [];
     for (const p of batch) {
       const existing = stored.get(`${p.row.app_id as string}\n${p.row.attempt_id as string}`);
       if (existing && existing.content_hash === p.row.content_hash) {
         results.push({ ...p.base, outcome: 'unchanged' });
       } else if (existing) {
-        replaced.push(n(existing.id));
         toWrite.push({ p, pk: n(existing.id) });
         results.push({ ...p.base, outcome: 'updated' });
       } else {
@@ -177,6 +175,7 @@ export class KnexApplicationRepository implements ApplicationRepository {
         results.push({ ...p.base, outcome: 'new' });
       }
     }
+    const replaced = toWrite.flatMap((w) => (w.pk === undefined ? [] : [w.pk]));
     if (replaced.length) await this.deleteChildren(trx, replaced);
     const storedAt = Date.now();
     const children: ChildRows = {

@@ -40,8 +40,9 @@ export class KnexIngestLedger implements IngestLedger {
 
   async putMany(entries: readonly LedgerEntry[]): Promise<void> {
     // One row per path: a path listed twice keeps its last entry.
-    const rows = new Map(entries.map((entry) => [hashPath(entry.path), rowOf(entry)]));
-    const all = [...rows.values()];
+    const all = [
+      ...new Map(entries.map((entry) => rowOf(entry)).map((row) => [row.path_hash, row])).values(),
+    ];
     for (let i = 0; i < all.length; i += 100) {
       await this.knex(this.table)
         .insert(all.slice(i, i + 100))
