@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { sharedData } from '../helpers/data.js';
+import { fixture, sharedData } from '../helpers/data.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -50,6 +50,22 @@ describe('the built package', () => {
     expect(parallel.applications.length).toBe(18);
     expect(JSON.stringify(parallel.applications)).toBe(JSON.stringify(serial.applications));
     expect(JSON.stringify(offThread.applications)).toBe(JSON.stringify(serial.applications));
+  });
+
+  it('reads a compressed log renamed without its codec extension on a worker thread as on the calling thread', async () => {
+    const esm = await import(`${root}dist/index.js`);
+    const dir = mkdtempSync(join(tmpdir(), 'sparkpilot-dist-'));
+    const renamed = join(dir, 'local-1795266230587');
+    copyFileSync(fixture('spark-events/codec-lz4/local-1795266230587.lz4'), renamed);
+    const paths = [renamed, sharedData('spark-events/local-1430917381534')];
+    const here = await esm.eventLogCollector({ workers: 1 }).collect(paths);
+    const workers = await esm.eventLogCollector({ workers: 2 }).collect(paths, { callingThread: false });
+    expect(here.applications.map((a: { appId: string }) => a.appId)).toEqual([
+      'local-1430917381534',
+      'local-1795266230587',
+    ]);
+    expect(JSON.stringify(workers.applications)).toBe(JSON.stringify(here.applications));
+    expect(workers.warnings.filter((w: { code: string }) => w.code === 'codec')).toHaveLength(1);
   });
 });
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +11,22 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const example = join(root, 'examples/ecommerce');
 
 describe('examples/ecommerce on real PySpark', () => {
-  it('runs the pipeline through spark-submit and through a shared session, both matching expected.py', () => {
-    const r = spawnSync(process.execPath, [join(example, 'run.mjs')], {
-      encoding: 'utf8',
+  it('runs the pipeline through spark-submit and through a shared session, both matching expected.py', async () => {
+    // Not spawnSync: the example runs for a minute or more, and a test worker blocked that long misses
+    // vitest's own calls (which time out after 60 s).
+    const child = spawn(process.execPath, [join(example, 'run.mjs')], {
       env: { ...sparkEnv(), SPARK_HOME: sparkHome(), PYSPARK_PYTHON: venvPython() },
       timeout: 600_000,
     });
-    const out = `${r.stdout}\n${r.stderr}`;
-    expect(r.status, out.slice(-4000)).toBe(0);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(status, out.slice(-4000)).toBe(0);
     expect(out.match(/same as expected\.py/g)?.length).toBe(6);
     expect(out).toContain('ecommerce: succeeded');
     expect(out).toContain('ecommerce_session: succeeded');

@@ -3,8 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventLogError, eventLogCollector } from '../../src/index.js';
-import { sharedData } from '../helpers/data.js';
+import { decodeFile, EventLogError, eventLogCollector } from '../../src/index.js';
+import { fixture, sharedData } from '../helpers/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sparkpilot-bad-'));
 const collector = eventLogCollector({ workers: 1 });
@@ -83,6 +83,39 @@ describe('bad input', () => {
     expect(r.warnings.filter((w) => w.code === 'skipped-file').map((w) => w.source)).toEqual([
       join(folder, 'notes.bin'),
     ]);
+  });
+
+  it('a compressed log renamed without its codec extension is read as that log, with a warning', async () => {
+    const named = fixture('spark-events/codec-lz4/local-1795266230587.lz4');
+    const renamed = join(dir, 'local-1795266230587');
+    copyFileSync(named, renamed);
+    const [expected] = (await collector.collect(named)).applications;
+    const r = await collector.collect(renamed);
+    expect(r.failures).toEqual([]);
+    const m = r.applications[0]!;
+    expect(m.warnings).toEqual([
+      expect.objectContaining({ code: 'codec', message: expect.stringContaining('decoding it as lz4') }),
+    ]);
+    expect({ ...m, warnings: [], sources: [] }).toEqual({ ...expected!, warnings: [], sources: [] });
+  });
+
+  it('a plain log read in many chunks gives the model of its compressed copy; a line past maxLineBytes is skipped', async () => {
+    // A real 37 MB log (zstd in shared data), decompressed: lines cut by every read are carried over.
+    const zstd = sharedData('more-events/spark-rapids-tools/spark-events-profiling/nds_q66_gpu.zstd');
+    const plain = join(dir, 'nds_q66_gpu');
+    const chunks: Buffer[] = [];
+    for await (const c of decodeFile(zstd, 'zstd')) chunks.push(Buffer.from(c));
+    writeFileSync(plain, Buffer.concat(chunks));
+    const [fromZstd] = (await collector.collect(zstd)).applications;
+    const [fromPlain] = (await collector.collect(plain)).applications;
+    expect({ ...fromPlain!, sources: [] }).toEqual({ ...fromZstd!, sources: [] });
+    expect(fromPlain!.stats.bytes).toBeGreaterThan(30_000_000);
+
+    const [short] = (await eventLogCollector({ workers: 1, maxLineBytes: 1024 }).collect(plain)).applications;
+    const skipped = short!.warnings.filter((w) => w.code === 'line-too-long');
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(short!.stats.events + skipped.length).toBe(fromPlain!.stats.events);
+    for (const w of skipped) expect(w.line).toBeGreaterThan(0);
   });
 
   it('a missing path fails alone and names the path', async () => {

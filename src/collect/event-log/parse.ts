@@ -6,6 +6,8 @@
 import { basename } from 'node:path';
 import { EventLogError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionStats, CollectionWarning } from '../../model/attempt.js';
+import { sniffCodec } from './codecs/detect.js';
+import { DEFAULT_READ_SIZE, readFileChunks, readFileChunksSync, wrapReadError } from './codecs/io.js';
 import type { LogUnit } from './discover.js';
 import { KNOWN_SKIPPED_EVENTS, MODELLED_EVENTS, shortEventName } from './events.js';
 import { mayHoldUnsafeInteger, parseLossless } from './json.js';
@@ -108,33 +110,137 @@ function looksBinary(buf: Buffer, start: number, end: number): boolean {
 }
 
 /**
- * Parse one log unit into the model of its application attempt.
- * Throws {@link EventLogError} when the unit is not a Spark event log at all; a malformed line mid-file is a
- * warning and parsing goes on.
+ * One log's parse: its line splitting and per-line work, and what they gather. A class rather than
+ * closures made per log, so that every log runs the same compiled `line` and `chunk` (V8 compiles each
+ * new closure afresh, which a worker thread pays again per log).
  */
-export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promise<ApplicationAttemptModel> {
-  const stats: CollectionStats = { events: 0, unknownEvents: {}, malformedLines: 0, bytes: 0, tasks: 0 };
-  const warnings: CollectionWarning[] = [];
-  const replayer = new EventReplayer({ exactQuantileValues: options.exactQuantileValues }, stats, warnings);
-  const record = newTaskRecord();
-  const signal = options.signal;
-  let sparkLines = 0;
-  let nonEmptyLines = 0;
-  let firstBadLine: string | undefined;
-  const pos = { source: '', line: 0 };
-  const warn = (code: string, message: string, line?: number) => {
-    if (warnings.length >= 1000) return;
-    const w: CollectionWarning = { source: pos.source, code, message };
-    if (line !== undefined) w.line = line;
-    warnings.push(w);
-  };
+class LogParser {
+  readonly stats: CollectionStats = { events: 0, unknownEvents: {}, malformedLines: 0, bytes: 0, tasks: 0 };
+  readonly warnings: CollectionWarning[] = [];
+  readonly replayer: EventReplayer;
+  private readonly record = newTaskRecord();
+  /** The part being read and the line number in it, as the replayer reports them. */
+  readonly pos = { source: '', line: 0 };
+  sparkLines = 0;
+  nonEmptyLines = 0;
+  firstBadLine: string | undefined = undefined;
+  /**
+   * The start of a line cut by a chunk's end, copied into `carry[0..carryLength)` (a buffer kept for the
+   * log, grown to its longest cut line), waiting for the rest.
+   */
+  private carry: Buffer = Buffer.alloc(0);
+  private carryLength = 0;
+  private skippingLongLine = false;
+  private reported = 0;
 
-  const handle = (buf: Buffer, start: number, end: number, last: boolean): void => {
+  constructor(
+    private readonly maxLineBytes: number,
+    exactQuantileValues: number,
+  ) {
+    this.replayer = new EventReplayer({ exactQuantileValues }, this.stats, this.warnings);
+  }
+
+  warn(code: string, message: string, line?: number): void {
+    if (this.warnings.length >= 1000) return;
+    const w: CollectionWarning = { source: this.pos.source, code, message };
+    if (line !== undefined) w.line = line;
+    this.warnings.push(w);
+  }
+
+  /** Starts the next part of the log (a file of a rolling log). */
+  startPart(name: string): void {
+    this.pos.source = name;
+    this.pos.line = 0;
+    this.carryLength = 0;
+    this.skippingLongLine = false;
+  }
+
+  /** Splits `chunk` into lines and handles each whole one; the chunk is not kept. */
+  chunk(chunk: Buffer): void {
+    this.stats.bytes += chunk.length;
+    let from = 0;
+    let nl = chunk.indexOf(10, 0);
+    while (nl >= 0) {
+      if (this.skippingLongLine) {
+        this.skippingLongLine = false;
+        this.pos.line++;
+      } else if (this.carryLength > 0) {
+        this.append(chunk, from, nl);
+        this.lineFromCarry(false);
+      } else {
+        this.line(chunk, from, nl, false);
+      }
+      if (this.sparkLines === 0 && this.nonEmptyLines >= SNIFF_LINES) {
+        throw notSpark(this.pos.source, this.firstBadLine);
+      }
+      from = nl + 1;
+      nl = chunk.indexOf(10, from);
+    }
+    if (from < chunk.length && !this.skippingLongLine) {
+      if (
+        this.sparkLines === 0 &&
+        this.carryLength + chunk.length - from > 1 << 20 &&
+        (this.carryLength > 0 ? this.carry[0] : chunk[from]) !== 123
+      ) {
+        throw notSpark(this.pos.source, this.firstBadLine);
+      }
+      this.append(chunk, from, chunk.length);
+      if (this.carryLength > this.maxLineBytes) {
+        this.carryLength = 0;
+        this.carry = Buffer.alloc(0);
+        this.skippingLongLine = true;
+        this.warn(
+          'line-too-long',
+          `a line longer than ${this.maxLineBytes} bytes was skipped. Raise eventLog.maxLineBytes if it is a real event.`,
+          this.pos.line + 1,
+        );
+      }
+    }
+  }
+
+  /** Copies `src[start..end)` after the carried bytes, growing the carry buffer as needed. */
+  private append(src: Buffer, start: number, end: number): void {
+    const need = this.carryLength + end - start;
+    if (need > this.carry.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.carry.length * 2, 64 * 1024));
+      this.carry.copy(grown, 0, 0, this.carryLength);
+      this.carry = grown;
+    }
+    src.copy(this.carry, this.carryLength, start, end);
+    this.carryLength = need;
+  }
+
+  /** Handles the carried line; a carry buffer grown past 1 MiB by a long line is let go. */
+  private lineFromCarry(last: boolean): void {
+    const length = this.carryLength;
+    const carry = this.carry;
+    this.carryLength = 0;
+    if (carry.length > 1 << 20) this.carry = Buffer.alloc(0);
+    this.line(carry, 0, length, last);
+  }
+
+  /** Handles the part's last line when it has no newline after it. */
+  endPart(): void {
+    if (this.carryLength > 0) this.lineFromCarry(true);
+  }
+
+  /** Tells `onBytes` how many bytes were read, every 8 MiB. */
+  report(onBytes: ((bytes: number) => void) | undefined): void {
+    if (onBytes && this.stats.bytes - this.reported > 8 << 20) {
+      this.reported = this.stats.bytes;
+      onBytes(this.stats.bytes);
+    }
+  }
+
+  /** Handles one line, `buf[start..end)` without its newline; `last` when nothing follows it. */
+  private line(buf: Buffer, start: number, end: number, last: boolean): void {
+    const stats = this.stats;
+    const pos = this.pos;
     pos.line++;
     if (end > start && buf[end - 1] === 13) end--;
     if (end <= start) return;
-    nonEmptyLines++;
-    if (sparkLines === 0) {
+    this.nonEmptyLines++;
+    if (this.sparkLines === 0) {
       if (looksBinary(buf, start, end)) {
         throw new EventLogError(
           'SPARKPILOT_EVENTLOG_NOT_SPARK',
@@ -161,12 +267,12 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
       ({ kind, short } = classify(name));
       if (kind === Kind.Skipped || kind === Kind.Unknown) {
         // Recognised without parsing; a skipped line is still checked to be whole when it is the last one.
-        sparkLines++;
+        this.sparkLines++;
         stats.events++;
         if (kind === Kind.Unknown) stats.unknownEvents[short] = (stats.unknownEvents[short] ?? 0) + 1;
         if (last && buf[end - 1] !== 125) {
           stats.events--;
-          warn(
+          this.warn(
             'truncated-last-line',
             'the last line is cut off (the log is still being written or was truncated); it was skipped.',
             pos.line,
@@ -176,11 +282,12 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
       }
       if ((kind === Kind.TaskEnd || kind === Kind.TaskStart) && (!last || buf[end - 1] === 125)) {
         // The hot path: read the task's fields from the bytes, no JSON objects.
+        const record = this.record;
         if (scanTaskLine(buf, start, end, kind === Kind.TaskEnd, record)) {
-          sparkLines++;
+          this.sparkLines++;
           stats.events++;
-          if (kind === Kind.TaskEnd) replayer.taskEnd(record);
-          else replayer.taskStart(record);
+          if (kind === Kind.TaskEnd) this.replayer.taskEnd(record);
+          else this.replayer.taskStart(record);
           return;
         }
       }
@@ -197,15 +304,15 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
           : JSON.parse(text);
     } catch {
       if (last) {
-        warn(
+        this.warn(
           'truncated-last-line',
           'the last line is cut off (the log is still being written or was truncated); it was skipped.',
           pos.line,
         );
       } else {
         stats.malformedLines++;
-        if (firstBadLine === undefined) firstBadLine = text.slice(0, 80);
-        warn(
+        if (this.firstBadLine === undefined) this.firstBadLine = text.slice(0, 80);
+        this.warn(
           'malformed-line',
           'not JSON (skipped). Check that the file was not truncated or edited.',
           pos.line,
@@ -216,82 +323,89 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
     if (name === undefined) {
       const ev = (parsed as { Event?: unknown } | null)?.Event;
       if (typeof ev !== 'string') {
-        if (firstBadLine === undefined) firstBadLine = text.slice(0, 80);
-        warn('not-an-event', 'a JSON line without an "Event" field (skipped).', pos.line);
+        if (this.firstBadLine === undefined) this.firstBadLine = text.slice(0, 80);
+        this.warn('not-an-event', 'a JSON line without an "Event" field (skipped).', pos.line);
         return;
       }
       ({ kind, short } = classify(ev));
       if (kind === Kind.Skipped || kind === Kind.Unknown) {
-        sparkLines++;
+        this.sparkLines++;
         stats.events++;
         if (kind === Kind.Unknown) stats.unknownEvents[short] = (stats.unknownEvents[short] ?? 0) + 1;
         return;
       }
     }
-    sparkLines++;
+    this.sparkLines++;
     stats.events++;
-    replayer.event(short, parsed, pos);
-  };
+    this.replayer.event(short, parsed, pos);
+  }
+}
 
+/**
+ * Reads an uncompressed file straight into `parser`, in two buffers used in turn: the decoders' layers of
+ * async generators cost something per chunk and, in every worker thread, the compiling of their code.
+ * Returns false, having handed the parser nothing, when the file starts with compressed data after all (a
+ * file renamed without its codec's extension): the decoders then read it, and say so.
+ */
+async function readPlainFile(
+  file: string,
+  label: string,
+  parser: LogParser,
+  options: ParseOptions,
+): Promise<boolean> {
+  // The parser is done with each chunk (a line cut by its end is copied) before the next read: the
+  // reader may reuse its buffers.
+  const chunks: Iterator<Buffer> | AsyncIterator<Buffer> = options.blockingReads
+    ? readFileChunksSync(file, DEFAULT_READ_SIZE, true)
+    : readFileChunks(file, DEFAULT_READ_SIZE, true);
+  let first = true;
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        throw wrapReadError(err, label);
+      }
+      if (next.done) return true;
+      const chunk = next.value;
+      if (first) {
+        first = false;
+        const codec = sniffCodec(chunk.subarray(0, 8));
+        if (codec !== undefined && codec !== 'none' && codec !== 'zip') return false;
+      }
+      throwIfAborted(options.signal);
+      parser.chunk(chunk);
+      parser.report(options.onBytes);
+    }
+  } finally {
+    await chunks.return?.();
+  }
+}
+
+/**
+ * Parse one log unit into the model of its application attempt.
+ * Throws {@link EventLogError} when the unit is not a Spark event log at all; a malformed line mid-file is a
+ * warning and parsing goes on.
+ */
+export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promise<ApplicationAttemptModel> {
+  const parser = new LogParser(options.maxLineBytes, options.exactQuantileValues);
+  const { stats, warnings, replayer } = parser;
+  const signal = options.signal;
   for (const part of unit.parts) {
     throwIfAborted(signal);
-    pos.source = part.name;
-    pos.line = 0;
-    const pending: Buffer[] = [];
-    let pendingBytes = 0;
-    let skippingLongLine = false;
-    let reported = 0;
+    parser.startPart(part.name);
     try {
-      for await (const chunk of part.open({
-        ...(signal ? { signal } : {}),
-        ...(options.blockingReads ? { blockingReads: true } : {}),
-        onWarning: (message: string) => warn('codec', message),
-      })) {
-        throwIfAborted(signal);
-        stats.bytes += chunk.length;
-        let from = 0;
-        let nl = chunk.indexOf(10, 0);
-        while (nl >= 0) {
-          if (skippingLongLine) {
-            skippingLongLine = false;
-            pos.line++;
-          } else if (pending.length) {
-            pending.push(chunk.subarray(from, nl));
-            const line = Buffer.concat(pending);
-            pending.length = 0;
-            pendingBytes = 0;
-            handle(line, 0, line.length, false);
-          } else {
-            handle(chunk, from, nl, false);
-          }
-          if (sparkLines === 0 && nonEmptyLines >= SNIFF_LINES) throw notSpark(part.name, firstBadLine);
-          from = nl + 1;
-          nl = chunk.indexOf(10, from);
-        }
-        if (from < chunk.length && !skippingLongLine) {
-          if (
-            sparkLines === 0 &&
-            pendingBytes + chunk.length - from > 1 << 20 &&
-            !hasPrefixAny(pending, chunk, from)
-          ) {
-            throw notSpark(part.name, firstBadLine);
-          }
-          pending.push(Buffer.from(chunk.subarray(from)));
-          pendingBytes += chunk.length - from;
-          if (pendingBytes > options.maxLineBytes) {
-            pending.length = 0;
-            pendingBytes = 0;
-            skippingLongLine = true;
-            warn(
-              'line-too-long',
-              `a line longer than ${options.maxLineBytes} bytes was skipped. Raise eventLog.maxLineBytes if it is a real event.`,
-              pos.line + 1,
-            );
-          }
-        }
-        if (options.onBytes && stats.bytes - reported > 8 << 20) {
-          reported = stats.bytes;
-          options.onBytes(stats.bytes);
+      const plain = part.codec === 'none' && part.location.entry === undefined;
+      if (!(plain && (await readPlainFile(part.location.file, part.name, parser, options)))) {
+        for await (const chunk of part.open({
+          ...(signal ? { signal } : {}),
+          ...(options.blockingReads ? { blockingReads: true } : {}),
+          onWarning: (message: string) => parser.warn('codec', message),
+        })) {
+          throwIfAborted(signal);
+          parser.chunk(chunk);
+          parser.report(options.onBytes);
         }
       }
     } catch (err) {
@@ -303,13 +417,12 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
         { cause: err },
       );
     }
-    if (pending.length) {
-      const line = Buffer.concat(pending);
-      handle(line, 0, line.length, true);
-    }
+    parser.endPart();
   }
   options.onBytes?.(stats.bytes);
-  if (sparkLines === 0) throw notSpark(unit.parts[0]?.name ?? unit.name, firstBadLine, nonEmptyLines === 0);
+  if (parser.sparkLines === 0) {
+    throw notSpark(unit.parts[0]?.name ?? unit.name, parser.firstBadLine, parser.nonEmptyLines === 0);
+  }
   if (!replayer.applicationId) {
     replayer.setFallbackAppId(unit.fallbackAppId);
     if (!warnings.some((w) => w.code === 'missing-app-id')) {
@@ -330,11 +443,6 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
     });
   }
   return replayer.finish(unit.parts.map((p) => p.name));
-}
-
-function hasPrefixAny(pending: Buffer[], chunk: Buffer, from: number): boolean {
-  const head = pending.length ? pending[0]! : chunk.subarray(from);
-  return head.length >= 1 && head[0] === 123;
 }
 
 function notSpark(file: string, firstLine: string | undefined, empty = false): EventLogError {

@@ -89,7 +89,9 @@ export class StageDistributions {
           rows.set(this.rows);
           this.rows = rows;
         }
-        rows.set(values.subarray(0, w), this.n * w);
+        // A loop, not `rows.set(values.subarray(...))`: no view object per row on this hot path.
+        const at = this.n * w;
+        for (let i = 0; i < w; i++) rows[at + i] = values[i]!;
         this.n++;
         return;
       }
@@ -108,9 +110,13 @@ export class StageDistributions {
   quantiles(metric: number, qs: readonly number[]): number[] {
     const n = this.n;
     if (n === 0) return [];
+    // Plain loops, no closures: this runs for every metric of every stage.
+    const out: number[] = [];
     const lo = Math.max(0, this.min[metric]!);
-    if (lo === Math.max(0, this.max[metric]!)) return qs.map(() => lo);
-    const ranks = qs.map((q) => Math.min(Math.floor(q * n), n - 1));
+    if (lo === Math.max(0, this.max[metric]!)) {
+      for (let i = 0; i < qs.length; i++) out.push(lo);
+      return out;
+    }
     if (this.sketches === null) {
       const col = new Float64Array(n);
       const w = this.width;
@@ -119,10 +125,17 @@ export class StageDistributions {
         col[r] = Math.max(v, 0);
       }
       col.sort();
-      return ranks.map((r) => col[r]!);
+      for (let i = 0; i < qs.length; i++) out.push(col[rankOf(qs[i]!, n)]!);
+      return out;
     }
     const sketch = this.sketches[metric]!;
     const keys = sketch.sortedKeys();
-    return ranks.map((r) => sketch.valueAtRank(r, keys));
+    for (let i = 0; i < qs.length; i++) out.push(sketch.valueAtRank(rankOf(qs[i]!, n), keys));
+    return out;
   }
+}
+
+/** The rank (0-based) of quantile `q` among `n` sorted values. */
+function rankOf(q: number, n: number): number {
+  return Math.min(Math.floor(q * n), n - 1);
 }

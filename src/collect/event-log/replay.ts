@@ -54,8 +54,142 @@ const D_READ_BYTES = N_METRICS + 3;
 const D_TOTAL_BLOCKS = N_METRICS + 4;
 const N_DIST = N_METRICS + 5;
 
+/** The stage's aggregate task metrics as `StageData` names them, in its order: a column, or the sum of two. */
+const STAGE_METRIC_FIELDS: readonly (readonly [keyof StageData, number, number?])[] = [
+  ['executorDeserializeTime', M.executorDeserializeTime],
+  ['executorDeserializeCpuTime', M.executorDeserializeCpuTime],
+  ['executorRunTime', M.executorRunTime],
+  ['executorCpuTime', M.executorCpuTime],
+  ['resultSize', M.resultSize],
+  ['jvmGcTime', M.jvmGcTime],
+  ['resultSerializationTime', M.resultSerializationTime],
+  ['memoryBytesSpilled', M.memoryBytesSpilled],
+  ['diskBytesSpilled', M.diskBytesSpilled],
+  ['peakExecutionMemory', M.peakExecutionMemory],
+  ['inputBytes', M.inputBytes],
+  ['inputRecords', M.inputRecords],
+  ['outputBytes', M.outputBytes],
+  ['outputRecords', M.outputRecords],
+  ['shuffleRemoteBlocksFetched', M.remoteBlocksFetched],
+  ['shuffleLocalBlocksFetched', M.localBlocksFetched],
+  ['shuffleFetchWaitTime', M.fetchWaitTime],
+  ['shuffleRemoteBytesRead', M.remoteBytesRead],
+  ['shuffleRemoteBytesReadToDisk', M.remoteBytesReadToDisk],
+  ['shuffleLocalBytesRead', M.localBytesRead],
+  ['shuffleReadBytes', M.localBytesRead, M.remoteBytesRead],
+  ['shuffleReadRecords', M.shuffleRecordsRead],
+  ['shuffleCorruptMergedBlockChunks', M.corruptMergedBlockChunks],
+  ['shuffleMergedFetchFallbackCount', M.mergedFetchFallbackCount],
+  ['shuffleMergedRemoteBlocksFetched', M.remoteMergedBlocksFetched],
+  ['shuffleMergedLocalBlocksFetched', M.localMergedBlocksFetched],
+  ['shuffleMergedRemoteChunksFetched', M.remoteMergedChunksFetched],
+  ['shuffleMergedLocalChunksFetched', M.localMergedChunksFetched],
+  ['shuffleMergedRemoteBytesRead', M.remoteMergedBytesRead],
+  ['shuffleMergedLocalBytesRead', M.localMergedBytesRead],
+  ['shuffleRemoteReqsDuration', M.remoteReqsDuration],
+  ['shuffleMergedRemoteReqsDuration', M.remoteMergedReqsDuration],
+  ['shuffleWriteBytes', M.shuffleBytesWritten],
+  ['shuffleWriteTime', M.shuffleWriteTime],
+  ['shuffleWriteRecords', M.shuffleRecordsWritten],
+];
+
+/** An executor's totals in a stage as `ExecutorStageSummary` names them, in its order (see `STAGE_METRIC_FIELDS`). */
+const EXECUTOR_STAGE_METRIC_FIELDS: readonly (readonly [keyof ExecutorStageSummary, number, number?])[] = [
+  ['inputBytes', M.inputBytes],
+  ['inputRecords', M.inputRecords],
+  ['outputBytes', M.outputBytes],
+  ['outputRecords', M.outputRecords],
+  ['shuffleRead', M.localBytesRead, M.remoteBytesRead],
+  ['shuffleReadRecords', M.shuffleRecordsRead],
+  ['shuffleWrite', M.shuffleBytesWritten],
+  ['shuffleWriteRecords', M.shuffleRecordsWritten],
+  ['memoryBytesSpilled', M.memoryBytesSpilled],
+  ['diskBytesSpilled', M.diskBytesSpilled],
+];
+
+/**
+ * Where each column of the task summary goes in `TaskMetricDistributions` (its sections, then its field), in
+ * the History Server's order.
+ */
+const DIST_FIELDS: readonly (readonly [section: readonly string[], field: string, column: number])[] = [
+  [[], 'duration', D_DURATION],
+  [[], 'executorDeserializeTime', M.executorDeserializeTime],
+  [[], 'executorDeserializeCpuTime', M.executorDeserializeCpuTime],
+  [[], 'executorRunTime', M.executorRunTime],
+  [[], 'executorCpuTime', M.executorCpuTime],
+  [[], 'resultSize', M.resultSize],
+  [[], 'jvmGcTime', M.jvmGcTime],
+  [[], 'resultSerializationTime', M.resultSerializationTime],
+  [[], 'gettingResultTime', D_GETTING_RESULT],
+  [[], 'schedulerDelay', D_SCHEDULER_DELAY],
+  [[], 'peakExecutionMemory', M.peakExecutionMemory],
+  [[], 'memoryBytesSpilled', M.memoryBytesSpilled],
+  [[], 'diskBytesSpilled', M.diskBytesSpilled],
+  [['inputMetrics'], 'bytesRead', M.inputBytes],
+  [['inputMetrics'], 'recordsRead', M.inputRecords],
+  [['outputMetrics'], 'bytesWritten', M.outputBytes],
+  [['outputMetrics'], 'recordsWritten', M.outputRecords],
+  [['shuffleReadMetrics'], 'readBytes', D_READ_BYTES],
+  [['shuffleReadMetrics'], 'readRecords', M.shuffleRecordsRead],
+  [['shuffleReadMetrics'], 'remoteBlocksFetched', M.remoteBlocksFetched],
+  [['shuffleReadMetrics'], 'localBlocksFetched', M.localBlocksFetched],
+  [['shuffleReadMetrics'], 'fetchWaitTime', M.fetchWaitTime],
+  [['shuffleReadMetrics'], 'remoteBytesRead', M.remoteBytesRead],
+  [['shuffleReadMetrics'], 'remoteBytesReadToDisk', M.remoteBytesReadToDisk],
+  [['shuffleReadMetrics'], 'totalBlocksFetched', D_TOTAL_BLOCKS],
+  [['shuffleReadMetrics'], 'remoteReqsDuration', M.remoteReqsDuration],
+  [
+    ['shuffleReadMetrics', 'shufflePushReadMetricsDist'],
+    'corruptMergedBlockChunks',
+    M.corruptMergedBlockChunks,
+  ],
+  [
+    ['shuffleReadMetrics', 'shufflePushReadMetricsDist'],
+    'mergedFetchFallbackCount',
+    M.mergedFetchFallbackCount,
+  ],
+  [
+    ['shuffleReadMetrics', 'shufflePushReadMetricsDist'],
+    'remoteMergedBlocksFetched',
+    M.remoteMergedBlocksFetched,
+  ],
+  [
+    ['shuffleReadMetrics', 'shufflePushReadMetricsDist'],
+    'localMergedBlocksFetched',
+    M.localMergedBlocksFetched,
+  ],
+  [
+    ['shuffleReadMetrics', 'shufflePushReadMetricsDist'],
+    'remoteMergedChunksFetched',
+    M.remoteMergedChunksFetched,
+  ],
+  [
+    ['shuffleReadMetrics', 'shufflePushReadMetricsDist'],
+    'localMergedChunksFetched',
+    M.localMergedChunksFetched,
+  ],
+  [['shuffleReadMetrics', 'shufflePushReadMetricsDist'], 'remoteMergedBytesRead', M.remoteMergedBytesRead],
+  [['shuffleReadMetrics', 'shufflePushReadMetricsDist'], 'localMergedBytesRead', M.localMergedBytesRead],
+  [
+    ['shuffleReadMetrics', 'shufflePushReadMetricsDist'],
+    'remoteMergedReqsDuration',
+    M.remoteMergedReqsDuration,
+  ],
+  [['shuffleWriteMetrics'], 'writeBytes', M.shuffleBytesWritten],
+  [['shuffleWriteMetrics'], 'writeRecords', M.shuffleRecordsWritten],
+  [['shuffleWriteMetrics'], 'writeTime', M.shuffleWriteTime],
+];
+
 interface LiveJob {
   data: JobData;
+  /**
+   * The task counts, kept here while the job runs and copied into `data` at the end: every job's `data`
+   * does not have one shape (optional fields), and the per-task path should see one.
+   */
+  numActiveTasks: number;
+  numCompletedTasks: number;
+  numFailedTasks: number;
+  numKilledTasks: number;
   stageIdSet: Set<number>;
   completedStages: Set<number>;
   skippedStages: Set<number>;
@@ -91,7 +225,6 @@ interface LiveStage {
   killed: Map<string, number>;
   metrics: Float64Array;
   execSummaries: Map<string, LiveExecStageSummary>;
-  activeTasksPerExecutor: Map<string, number>;
   peak: Float64Array | undefined;
   excludedExecutors: Set<string>;
   speculation: {
@@ -609,7 +742,6 @@ export class EventReplayer {
         killed: new Map(),
         metrics: emptyMetrics(),
         execSummaries: new Map(),
-        activeTasksPerExecutor: new Map(),
         peak: undefined,
         excludedExecutors: new Set(),
         speculation: {
@@ -693,6 +825,10 @@ export class EventReplayer {
     }
     const job: LiveJob = {
       data,
+      numActiveTasks: 0,
+      numCompletedTasks: 0,
+      numFailedTasks: 0,
+      numKilledTasks: 0,
       stageIdSet: new Set(stageIds),
       completedStages: new Set(),
       skippedStages: new Set(),
@@ -788,7 +924,6 @@ export class EventReplayer {
     stage.finalDist = this.distributions(stage);
     stage.dist = null;
     stage.completedIndices.release();
-    stage.activeTasksPerExecutor.clear();
   }
 
   /** Apply a task start read into a {@link TaskRecord}. */
@@ -804,12 +939,11 @@ export class EventReplayer {
     if (stage) {
       stage.activeTasks += 1;
       if (launch < stage.firstLaunchTime) stage.firstLaunchTime = launch;
-      stage.activeTasksPerExecutor.set(execId, (stage.activeTasksPerExecutor.get(execId) ?? 0) + 1);
       if (speculative) {
         stage.speculation.numTasks += 1;
         stage.speculation.numActiveTasks += 1;
       }
-      for (const job of stage.jobs) job.data.numActiveTasks += 1;
+      for (const job of stage.jobs) job.numActiveTasks += 1;
     }
     const exec = this.liveExecutors.get(execId);
     if (exec) {
@@ -855,7 +989,6 @@ export class EventReplayer {
       stage.failedTasks += failed;
       stage.killedTasks += killed;
       if (killed) bump(stage.killed, killReason(reasonObj));
-      stage.activeTasksPerExecutor.set(execId, (stage.activeTasksPerExecutor.get(execId) ?? 0) - 1);
       stage.peak = updatePeak(stage.peak, v, T.executorMetrics);
       const es = this.execSummary(stage, execId);
       es.peak = updatePeak(es.peak, v, T.executorMetrics);
@@ -872,11 +1005,11 @@ export class EventReplayer {
         s.numKilledTasks += killed;
       }
       for (const job of stage.jobs) {
-        job.data.numActiveTasks -= 1;
-        job.data.numCompletedTasks += completed;
+        job.numActiveTasks -= 1;
+        job.numCompletedTasks += completed;
         if (completed) job.completedIndices.add(stageId, index);
-        job.data.numFailedTasks += failed;
-        job.data.numKilledTasks += killed;
+        job.numFailedTasks += failed;
+        job.numKilledTasks += killed;
         if (killed) bump(job.killed, killReason(reasonObj));
       }
       if (completed && hasMetrics) this.addToDistributions(stage, v, launch, duration);
@@ -907,7 +1040,7 @@ export class EventReplayer {
       stage.dist = dist;
     }
     const v = this.sketchValues;
-    v.set(m.subarray(0, N_METRICS));
+    for (let i = 0; i < N_METRICS; i++) v[i] = m[i]!; // no view object per task, as `set(subarray)` makes
     const fetchStart = m[T.gettingResultTime]!;
     const gettingResult = fetchStart > 0 ? (duration > 0 ? launch + duration - fetchStart : 0) : 0;
     v[D_DURATION] = duration;
@@ -928,52 +1061,16 @@ export class EventReplayer {
   private distributions(stage: LiveStage): TaskMetricDistributions | undefined {
     const d = stage.dist;
     if (!d || d.count === 0) return undefined;
-    const q = (i: number) => d.quantiles(i, STAGE_QUANTILES);
-    return {
-      quantiles: [...STAGE_QUANTILES],
-      duration: q(D_DURATION),
-      executorDeserializeTime: q(M.executorDeserializeTime),
-      executorDeserializeCpuTime: q(M.executorDeserializeCpuTime),
-      executorRunTime: q(M.executorRunTime),
-      executorCpuTime: q(M.executorCpuTime),
-      resultSize: q(M.resultSize),
-      jvmGcTime: q(M.jvmGcTime),
-      resultSerializationTime: q(M.resultSerializationTime),
-      gettingResultTime: q(D_GETTING_RESULT),
-      schedulerDelay: q(D_SCHEDULER_DELAY),
-      peakExecutionMemory: q(M.peakExecutionMemory),
-      memoryBytesSpilled: q(M.memoryBytesSpilled),
-      diskBytesSpilled: q(M.diskBytesSpilled),
-      inputMetrics: { bytesRead: q(M.inputBytes), recordsRead: q(M.inputRecords) },
-      outputMetrics: { bytesWritten: q(M.outputBytes), recordsWritten: q(M.outputRecords) },
-      shuffleReadMetrics: {
-        readBytes: q(D_READ_BYTES),
-        readRecords: q(M.shuffleRecordsRead),
-        remoteBlocksFetched: q(M.remoteBlocksFetched),
-        localBlocksFetched: q(M.localBlocksFetched),
-        fetchWaitTime: q(M.fetchWaitTime),
-        remoteBytesRead: q(M.remoteBytesRead),
-        remoteBytesReadToDisk: q(M.remoteBytesReadToDisk),
-        totalBlocksFetched: q(D_TOTAL_BLOCKS),
-        remoteReqsDuration: q(M.remoteReqsDuration),
-        shufflePushReadMetricsDist: {
-          corruptMergedBlockChunks: q(M.corruptMergedBlockChunks),
-          mergedFetchFallbackCount: q(M.mergedFetchFallbackCount),
-          remoteMergedBlocksFetched: q(M.remoteMergedBlocksFetched),
-          localMergedBlocksFetched: q(M.localMergedBlocksFetched),
-          remoteMergedChunksFetched: q(M.remoteMergedChunksFetched),
-          localMergedChunksFetched: q(M.localMergedChunksFetched),
-          remoteMergedBytesRead: q(M.remoteMergedBytesRead),
-          localMergedBytesRead: q(M.localMergedBytesRead),
-          remoteMergedReqsDuration: q(M.remoteMergedReqsDuration),
-        },
-      },
-      shuffleWriteMetrics: {
-        writeBytes: q(M.shuffleBytesWritten),
-        writeRecords: q(M.shuffleRecordsWritten),
-        writeTime: q(M.shuffleWriteTime),
-      },
-    };
+    // Filled from a table, one call of `quantiles` in a loop: written out, the 38 calls made this a large
+    // function for V8 to compile (in every worker thread) for one call per stage.
+    const out: Record<string, unknown> = {};
+    out.quantiles = STAGE_QUANTILES.slice();
+    for (const [path, field, column] of DIST_FIELDS) {
+      let section = out;
+      for (const name of path) section = (section[name] ??= {}) as Record<string, unknown>;
+      section[field] = d.quantiles(column, STAGE_QUANTILES);
+    }
+    return out as unknown as TaskMetricDistributions;
   }
 
   private onStageExecutorMetrics(e: Json): void {
@@ -1059,9 +1156,9 @@ export class EventReplayer {
 
   /** Build the model. `lastUpdated` is the time of the last event read when the log is incomplete. */
   finish(sources: string[]): ApplicationAttemptModel {
-    for (const [key, stage] of [...this.liveStages]) {
-      stage.finalDist = this.distributions(stage);
-      void key;
+    // Every stage's task summary is computed here, not in `stageToApi`: a smaller function to compile.
+    for (const stage of this.stages.values()) {
+      if (stage.live || stage.finalDist === undefined) stage.finalDist = this.distributions(stage);
     }
     const attempt = this.attempt ?? {
       startTime: formatSparkDate(-1),
@@ -1107,6 +1204,10 @@ export class EventReplayer {
     const d = job.data;
     return {
       ...d,
+      numActiveTasks: job.numActiveTasks,
+      numCompletedTasks: job.numCompletedTasks,
+      numFailedTasks: job.numFailedTasks,
+      numKilledTasks: job.numKilledTasks,
       numCompletedIndices: job.completedIndices.size,
       numCompletedStages: job.completedStages.size,
       numSkippedStages: job.skippedStages.size,
@@ -1163,34 +1264,7 @@ export class EventReplayer {
   private stageToApi(s: LiveStage): StageData {
     const info = s.info;
     const m = s.metrics;
-    const rdds: Json[] = Array.isArray(info['RDD Info']) ? info['RDD Info'] : [];
-    const executorSummary: Record<string, ExecutorStageSummary> = {};
-    for (const [id, es] of s.execSummaries) {
-      const em = es.metrics;
-      const summary: ExecutorStageSummary = {
-        taskTime: es.taskTime,
-        failedTasks: es.failedTasks,
-        succeededTasks: es.succeededTasks,
-        killedTasks: es.killedTasks,
-        inputBytes: em[M.inputBytes]!,
-        inputRecords: em[M.inputRecords]!,
-        outputBytes: em[M.outputBytes]!,
-        outputRecords: em[M.outputRecords]!,
-        shuffleRead: em[M.localBytesRead]! + em[M.remoteBytesRead]!,
-        shuffleReadRecords: em[M.shuffleRecordsRead]!,
-        shuffleWrite: em[M.shuffleBytesWritten]!,
-        shuffleWriteRecords: em[M.shuffleRecordsWritten]!,
-        memoryBytesSpilled: em[M.memoryBytesSpilled]!,
-        diskBytesSpilled: em[M.diskBytesSpilled]!,
-        isBlacklistedForStage: es.isExcluded,
-        isExcludedForStage: es.isExcluded,
-      };
-      if (es.peak) summary.peakMemoryMetrics = peakToRecord(es.peak);
-      executorSummary[id] = summary;
-    }
-    const submission = info['Submission Time'];
-    const completion = info['Completion Time'];
-    const d: StageData = {
+    const d = {
       status: s.status,
       stageId: s.stageId,
       attemptId: s.attemptId,
@@ -1200,54 +1274,27 @@ export class EventReplayer {
       numFailedTasks: s.failedTasks,
       numKilledTasks: s.killedTasks,
       numCompletedIndices: s.completedIndices.size,
-      executorDeserializeTime: m[M.executorDeserializeTime]!,
-      executorDeserializeCpuTime: m[M.executorDeserializeCpuTime]!,
-      executorRunTime: m[M.executorRunTime]!,
-      executorCpuTime: m[M.executorCpuTime]!,
-      resultSize: m[M.resultSize]!,
-      jvmGcTime: m[M.jvmGcTime]!,
-      resultSerializationTime: m[M.resultSerializationTime]!,
-      memoryBytesSpilled: m[M.memoryBytesSpilled]!,
-      diskBytesSpilled: m[M.diskBytesSpilled]!,
-      peakExecutionMemory: m[M.peakExecutionMemory]!,
-      inputBytes: m[M.inputBytes]!,
-      inputRecords: m[M.inputRecords]!,
-      outputBytes: m[M.outputBytes]!,
-      outputRecords: m[M.outputRecords]!,
-      shuffleRemoteBlocksFetched: m[M.remoteBlocksFetched]!,
-      shuffleLocalBlocksFetched: m[M.localBlocksFetched]!,
-      shuffleFetchWaitTime: m[M.fetchWaitTime]!,
-      shuffleRemoteBytesRead: m[M.remoteBytesRead]!,
-      shuffleRemoteBytesReadToDisk: m[M.remoteBytesReadToDisk]!,
-      shuffleLocalBytesRead: m[M.localBytesRead]!,
-      shuffleReadBytes: m[M.localBytesRead]! + m[M.remoteBytesRead]!,
-      shuffleReadRecords: m[M.shuffleRecordsRead]!,
-      shuffleCorruptMergedBlockChunks: m[M.corruptMergedBlockChunks]!,
-      shuffleMergedFetchFallbackCount: m[M.mergedFetchFallbackCount]!,
-      shuffleMergedRemoteBlocksFetched: m[M.remoteMergedBlocksFetched]!,
-      shuffleMergedLocalBlocksFetched: m[M.localMergedBlocksFetched]!,
-      shuffleMergedRemoteChunksFetched: m[M.remoteMergedChunksFetched]!,
-      shuffleMergedLocalChunksFetched: m[M.localMergedChunksFetched]!,
-      shuffleMergedRemoteBytesRead: m[M.remoteMergedBytesRead]!,
-      shuffleMergedLocalBytesRead: m[M.localMergedBytesRead]!,
-      shuffleRemoteReqsDuration: m[M.remoteReqsDuration]!,
-      shuffleMergedRemoteReqsDuration: m[M.remoteMergedReqsDuration]!,
-      shuffleWriteBytes: m[M.shuffleBytesWritten]!,
-      shuffleWriteTime: m[M.shuffleWriteTime]!,
-      shuffleWriteRecords: m[M.shuffleRecordsWritten]!,
-      name: String(info['Stage Name'] ?? ''),
-      details: String(info.Details ?? ''),
-      schedulingPool: s.schedulingPool,
-      rddIds: rdds.map((r) => num(r['RDD ID'])),
-      accumulatorUpdates: accumulables(info.Accumulables),
-      executorSummary,
-      killedTasksSummary: Object.fromEntries(s.killed),
-      resourceProfileId: num(info['Resource Profile Id']),
-      isShufflePushEnabled: info['Shuffle Push Enabled'] === true,
-      shuffleMergersCount: num(info['Shuffle Push Mergers Count']),
-      parentIds: Array.isArray(info['Parent IDs']) ? info['Parent IDs'].map(num) : [],
-      jobIds: [...s.jobIds].sort((a, b) => a - b),
-    };
+    } as StageData;
+    // The aggregate metrics come from a table, in a loop: written out, they made this one of the largest
+    // functions V8 compiles (in every worker thread) for one call per stage.
+    const fields = d as unknown as Record<string, number>;
+    for (const [key, column, plus] of STAGE_METRIC_FIELDS) {
+      fields[key] = m[column]! + (plus === undefined ? 0 : m[plus]!);
+    }
+    d.name = String(info['Stage Name'] ?? '');
+    d.details = String(info.Details ?? '');
+    d.schedulingPool = s.schedulingPool;
+    d.rddIds = Array.isArray(info['RDD Info']) ? info['RDD Info'].map((r: Json) => num(r['RDD ID'])) : [];
+    d.accumulatorUpdates = accumulables(info.Accumulables);
+    d.executorSummary = executorStageSummaries(s);
+    d.killedTasksSummary = Object.fromEntries(s.killed);
+    d.resourceProfileId = num(info['Resource Profile Id']);
+    d.isShufflePushEnabled = info['Shuffle Push Enabled'] === true;
+    d.shuffleMergersCount = num(info['Shuffle Push Mergers Count']);
+    d.parentIds = Array.isArray(info['Parent IDs']) ? info['Parent IDs'].map(num) : [];
+    d.jobIds = [...s.jobIds].sort((a, b) => a - b);
+    const submission = info['Submission Time'];
+    const completion = info['Completion Time'];
     if (submission !== undefined) d.submissionTime = formatSparkDate(num(submission));
     if (Number.isFinite(s.firstLaunchTime)) d.firstTaskLaunchedTime = formatSparkDate(s.firstLaunchTime);
     if (completion !== undefined) d.completionTime = formatSparkDate(num(completion));
@@ -1255,10 +1302,33 @@ export class EventReplayer {
     if (s.description !== undefined) d.description = s.description;
     if (s.speculation.numTasks > 0) d.speculationSummary = { ...s.speculation };
     if (s.peak) d.peakExecutorMetrics = peakToRecord(s.peak);
-    const dist = s.finalDist ?? this.distributions(s);
-    if (dist) d.taskMetricsDistributions = dist;
+    if (s.finalDist) d.taskMetricsDistributions = s.finalDist;
     return d;
   }
+}
+
+/** A stage's `executorSummary`: per executor, its tasks' totals in the stage. */
+function executorStageSummaries(s: LiveStage): Record<string, ExecutorStageSummary> {
+  const executorSummary: Record<string, ExecutorStageSummary> = {};
+  for (const [id, es] of s.execSummaries) {
+    const em = es.metrics;
+    const summary = {
+      taskTime: es.taskTime,
+      failedTasks: es.failedTasks,
+      succeededTasks: es.succeededTasks,
+      killedTasks: es.killedTasks,
+    } as ExecutorStageSummary;
+    // The totals from a table, as in `stageToApi`.
+    const fields = summary as unknown as Record<string, number>;
+    for (const [key, column, plus] of EXECUTOR_STAGE_METRIC_FIELDS) {
+      fields[key] = em[column]! + (plus === undefined ? 0 : em[plus]!);
+    }
+    summary.isBlacklistedForStage = es.isExcluded;
+    summary.isExcludedForStage = es.isExcluded;
+    if (es.peak) summary.peakMemoryMetrics = peakToRecord(es.peak);
+    executorSummary[id] = summary;
+  }
+  return executorSummary;
 }
 
 function killReason(r: Json): string {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { ConfigError, StoreError } from '../../errors.js';
 import type { IngestLedger } from '../ledger.js';
 import type {
@@ -167,7 +167,10 @@ export async function createKnexStore(knex: Knex, options: StoreOptions = {}): P
 
 /** Open a store from a database URL (the CLI's way); `close()` it when done. */
 export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
-  const knex = knexFactory(knexConfigFromUrl(url));
+  const config = knexConfigFromUrl(url);
+  // Loaded here, not when sparkpilot is imported: a host that only parses logs does not pay for Knex.
+  const { default: knexFactory } = await import('knex');
+  const knex = knexFactory(config);
   try {
     await knex.raw('select 1');
   } catch (err) {

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { AbortError, EventLogError, throwIfAborted } from '../../../errors.js';
 import { type CodecName, sniffCodec } from './detect.js';
 
@@ -42,7 +43,8 @@ export interface DecodeOptions {
 
 /** 1024. */
 export const KiB = 1024;
-const DEFAULT_READ_SIZE = 1024 * KiB;
+/** The size of the reads from a file, unless {@link DecodeOptions.highWaterMark} says otherwise. */
+export const DEFAULT_READ_SIZE = 1024 * KiB;
 /** Smallest output chunk size, whatever the `highWaterMark`. */
 export const MIN_OUTPUT_CHUNK = 64 * KiB;
 /** The empty buffer. */
@@ -59,35 +61,97 @@ export function chunkOption(value: number | undefined): number {
   return Math.floor(value);
 }
 
-/** The bytes of the file at `path`, in reads of `highWaterMark` bytes. */
-export async function* readFileChunks(path: string, highWaterMark: number): AsyncGenerator<Buffer> {
-  const stream = createReadStream(path, { highWaterMark });
+/**
+ * A file reader's buffers: a new one per read, or, with `reuse` (the consumer is done with each chunk
+ * when it asks for the next), two of its own used in turn, so that a read ahead never lands in the chunk
+ * the consumer holds. Reused buffers spare the garbage collector a megabyte per read.
+ */
+class ReadBuffers {
+  private readonly owned: Buffer[] = [];
+  private turn = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly reuse: boolean,
+  ) {}
+
+  next(want: number): Buffer {
+    if (!this.reuse || want < this.size) return Buffer.allocUnsafe(want);
+    this.turn ^= 1;
+    let buf = this.owned[this.turn];
+    if (buf === undefined) {
+      buf = Buffer.allocUnsafe(this.size);
+      this.owned[this.turn] = buf;
+    }
+    return buf;
+  }
+}
+
+/** The size of a file's first read: all of a small file, with a byte to spare to see that it ended. */
+function firstReadSize(size: number, highWaterMark: number): number {
+  return Math.max(1, Math.min(highWaterMark, size + 1));
+}
+
+/**
+ * The bytes of the file at `path`, in reads of at most `highWaterMark` bytes, the next read running while
+ * the consumer works on a chunk. With `reuse`, a chunk is valid only until the next one is asked for.
+ */
+export async function* readFileChunks(
+  path: string,
+  highWaterMark: number,
+  reuse = false,
+): AsyncGenerator<Buffer> {
+  const file = await open(path, 'r');
+  let ahead: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) yield chunk;
+    const buffers = new ReadBuffers(highWaterMark, reuse);
+    const read = (want: number) => {
+      const buf = buffers.next(want);
+      const p = file.read(buf, 0, want, null);
+      p.catch(() => {}); // awaited below, unless the consumer stops first
+      return p;
+    };
+    ahead = read(firstReadSize((await file.stat()).size, highWaterMark));
+    for (;;) {
+      const { bytesRead, buffer } = await ahead;
+      ahead = undefined;
+      if (bytesRead === 0) return;
+      ahead = read(highWaterMark);
+      yield bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : buffer;
+    }
   } finally {
-    stream.destroy();
+    // A read still running when the consumer stops ends before the file is closed.
+    await ahead?.catch(() => {});
+    await file.close();
   }
 }
 
 /**
  * The bytes of the file at `path`, in reads of at most `highWaterMark` bytes, read with blocking calls
- * (see {@link DecodeOptions.blockingReads}).
+ * (see {@link DecodeOptions.blockingReads}). With `reuse`, a chunk is valid only until the next one is
+ * asked for.
  */
-export async function* readFileChunksBlocking(path: string, highWaterMark: number): AsyncGenerator<Buffer> {
+export function* readFileChunksSync(path: string, highWaterMark: number, reuse = false): Generator<Buffer> {
   const fd = openSync(path, 'r');
   try {
+    const buffers = new ReadBuffers(highWaterMark, reuse);
     // A file read to its end in one read when it is small; a growing (in-progress) file reads on to its end.
-    let want = Math.max(1, Math.min(highWaterMark, fstatSync(fd).size + 1));
+    let want = firstReadSize(fstatSync(fd).size, highWaterMark);
     for (;;) {
-      const buf = Buffer.allocUnsafe(want);
+      const buf = buffers.next(want);
       const n = readSync(fd, buf, 0, want, null);
       if (n === 0) return;
-      yield n < want ? buf.subarray(0, n) : buf;
+      yield n < buf.length ? buf.subarray(0, n) : buf;
       want = highWaterMark;
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** {@link readFileChunksSync} as an async iterable, for the decoders. */
+export async function* readFileChunksBlocking(path: string, highWaterMark: number): AsyncGenerator<Buffer> {
+  yield* readFileChunksSync(path, highWaterMark);
 }
 
 /** Resolves with `promise`, or rejects with the abort reason as soon as `signal` aborts. */

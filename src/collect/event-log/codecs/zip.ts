@@ -5,7 +5,7 @@
  */
 
 import type { Readable } from 'node:stream';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { EventLogError, throwIfAborted } from '../../../errors.js';
 import { wrapReadError } from './io.js';
 
@@ -28,8 +28,10 @@ export async function* readZipGenerator(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<ZipEntry> {
   throwIfAborted(signal);
+  // Loaded on the first zip: most logs are not zips, and every collector worker thread imports this file.
+  const { default: zipReader } = await import('yauzl');
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.open(
+    zipReader.open(
       path,
       { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true },
       (err, z) => {
