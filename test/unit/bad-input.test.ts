@@ -1,5 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -116,6 +126,18 @@ describe('bad input', () => {
     expect(skipped.length).toBeGreaterThan(0);
     expect(short!.stats.events + skipped.length).toBe(fromPlain!.stats.events);
     for (const w of skipped) expect(w.line).toBeGreaterThan(0);
+  });
+
+  it('aborting while a read waits (a pipe no one writes to yet) rejects with the reason at once', async () => {
+    const fifo = join(dir, 'pipe-log');
+    execFileSync('mkfifo', [fifo]);
+    const controller = new AbortController();
+    const reason = new Error('user cancelled');
+    const p = collector.collect(fifo, { signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 100);
+    await expect(p).rejects.toBe(reason);
+    // Let the read that still waits end: a writer that opens and closes the pipe.
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
   });
 
   it('a missing path fails alone and names the path', async () => {

@@ -7,7 +7,13 @@ import { basename } from 'node:path';
 import { EventLogError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionStats, CollectionWarning } from '../../model/attempt.js';
 import { sniffCodec } from './codecs/detect.js';
-import { DEFAULT_READ_SIZE, readFileChunks, readFileChunksSync, wrapReadError } from './codecs/io.js';
+import {
+  DEFAULT_READ_SIZE,
+  raceAbort,
+  readFileChunks,
+  readFileChunksSync,
+  wrapReadError,
+} from './codecs/io.js';
 import type { LogUnit } from './discover.js';
 import { KNOWN_SKIPPED_EVENTS, MODELLED_EVENTS, shortEventName } from './events.js';
 import { mayHoldUnsafeInteger, parseLossless } from './json.js';
@@ -358,13 +364,20 @@ async function readPlainFile(
   const chunks: Iterator<Buffer> | AsyncIterator<Buffer> = options.blockingReads
     ? readFileChunksSync(file, DEFAULT_READ_SIZE, true)
     : readFileChunks(file, DEFAULT_READ_SIZE, true);
+  const signal = options.signal;
   let first = true;
+  let reading = false;
   try {
     for (;;) {
       let next: IteratorResult<Buffer>;
       try {
-        next = await chunks.next();
+        reading = true;
+        const read = chunks.next();
+        // An async read may wait for long (a pipe, a hung network mount): an abort does not wait for it.
+        next = await (signal && !options.blockingReads ? raceAbort(Promise.resolve(read), signal) : read);
+        reading = false;
       } catch (err) {
+        if (signal?.aborted) throw err;
         throw wrapReadError(err, label);
       }
       if (next.done) return true;
@@ -374,12 +387,14 @@ async function readPlainFile(
         const codec = sniffCodec(chunk.subarray(0, 8));
         if (codec !== undefined && codec !== 'none' && codec !== 'zip') return false;
       }
-      throwIfAborted(options.signal);
+      throwIfAborted(signal);
       parser.chunk(chunk);
       parser.report(options.onBytes);
     }
   } finally {
-    await chunks.return?.();
+    // After an abort, a read still waiting is left to end on its own (the reader then closes the file).
+    if (reading) Promise.resolve(chunks.return?.()).catch(() => {});
+    else await chunks.return?.();
   }
 }
 

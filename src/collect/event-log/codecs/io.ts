@@ -155,7 +155,7 @@ export async function* readFileChunksBlocking(path: string, highWaterMark: numbe
 }
 
 /** Resolves with `promise`, or rejects with the abort reason as soon as `signal` aborts. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason ?? new AbortError());
     signal.addEventListener('abort', onAbort, { once: true });
