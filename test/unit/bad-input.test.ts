@@ -8,15 +8,17 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { decodeFile, EventLogError, eventLogCollector } from '../../src/index.js';
 import { fixture, sharedData } from '../helpers/data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sparkpilot-bad-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const collector = eventLogCollector({ workers: 1 });
 const realLog = sharedData('spark-events/local-1430917381534');
 const realLines = readFileSync(realLog, 'utf8')
@@ -133,8 +135,14 @@ describe('bad input', () => {
     execFileSync('mkfifo', [fifo]);
     const controller = new AbortController();
     const reason = new Error('user cancelled');
-    const p = collector.collect(fifo, { signal: controller.signal });
-    setTimeout(() => controller.abort(reason), 100);
+    // Aborted a while after the collection starts on the pipe (its first progress report), while the read
+    // waits for a writer.
+    const p = collector.collect(fifo, {
+      signal: controller.signal,
+      onProgress: () => {
+        setTimeout(() => controller.abort(reason), 100);
+      },
+    });
     await expect(p).rejects.toBe(reason);
     // Let the read that still waits end: a writer that opens and closes the pipe.
     closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));

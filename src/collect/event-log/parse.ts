@@ -6,14 +6,8 @@
 import { basename } from 'node:path';
 import { EventLogError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionStats, CollectionWarning } from '../../model/attempt.js';
-import { sniffCodec } from './codecs/detect.js';
-import {
-  DEFAULT_READ_SIZE,
-  raceAbort,
-  readFileChunks,
-  readFileChunksSync,
-  wrapReadError,
-} from './codecs/io.js';
+import { compressedCodecOf } from './codecs/detect.js';
+import { DEFAULT_READ_SIZE, Input, readFileChunks, readFileChunksBlocking, toBuffer } from './codecs/io.js';
 import type { LogUnit } from './discover.js';
 import { KNOWN_SKIPPED_EVENTS, MODELLED_EVENTS, shortEventName } from './events.js';
 import { mayHoldUnsafeInteger, parseLossless } from './json.js';
@@ -348,10 +342,10 @@ class LogParser {
 }
 
 /**
- * Reads an uncompressed file straight into `parser`, in two buffers used in turn: the decoders' layers of
- * async generators cost something per chunk and, in every worker thread, the compiling of their code.
- * Returns false, having handed the parser nothing, when the file starts with compressed data after all (a
- * file renamed without its codec's extension): the decoders then read it, and say so.
+ * Reads an uncompressed file straight into `parser`, in two buffers used in turn, without the decoders'
+ * layers of async generators (they cost something per chunk and, in every worker thread, the compiling of
+ * their code). Returns false, having handed the parser nothing, when the file starts with compressed data
+ * after all (a file renamed without its codec's extension): the decoders then read it, and say so.
  */
 async function readPlainFile(
   file: string,
@@ -359,42 +353,25 @@ async function readPlainFile(
   parser: LogParser,
   options: ParseOptions,
 ): Promise<boolean> {
-  // The parser is done with each chunk (a line cut by its end is copied) before the next read: the
-  // reader may reuse its buffers.
-  const chunks: Iterator<Buffer> | AsyncIterator<Buffer> = options.blockingReads
-    ? readFileChunksSync(file, DEFAULT_READ_SIZE, true)
-    : readFileChunks(file, DEFAULT_READ_SIZE, true);
-  const signal = options.signal;
-  let first = true;
-  let reading = false;
+  // The parser is done with each chunk (a line cut by its end is copied) before the next read: the reader
+  // may reuse its buffers. `Input` names read errors and does not wait for a read that hangs on abort.
+  const input = new Input(
+    options.blockingReads
+      ? readFileChunksBlocking(file, DEFAULT_READ_SIZE, true)
+      : readFileChunks(file, DEFAULT_READ_SIZE, true),
+    label,
+    options.signal,
+  );
   try {
-    for (;;) {
-      let next: IteratorResult<Buffer>;
-      try {
-        reading = true;
-        const read = chunks.next();
-        // An async read may wait for long (a pipe, a hung network mount): an abort does not wait for it.
-        next = await (signal && !options.blockingReads ? raceAbort(Promise.resolve(read), signal) : read);
-        reading = false;
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        throw wrapReadError(err, label);
-      }
-      if (next.done) return true;
-      const chunk = next.value;
-      if (first) {
-        first = false;
-        const codec = sniffCodec(chunk.subarray(0, 8));
-        if (codec !== undefined && codec !== 'none' && codec !== 'zip') return false;
-      }
-      throwIfAborted(signal);
-      parser.chunk(chunk);
+    let chunk = await input.pull();
+    if (chunk !== undefined && compressedCodecOf(chunk) !== undefined) return false;
+    for (; chunk !== undefined; chunk = await input.pull()) {
+      parser.chunk(toBuffer(chunk));
       parser.report(options.onBytes);
     }
+    return true;
   } finally {
-    // After an abort, a read still waiting is left to end on its own (the reader then closes the file).
-    if (reading) Promise.resolve(chunks.return?.()).catch(() => {});
-    else await chunks.return?.();
+    await input.close();
   }
 }
 

@@ -54,8 +54,11 @@ const D_READ_BYTES = N_METRICS + 3;
 const D_TOTAL_BLOCKS = N_METRICS + 4;
 const N_DIST = N_METRICS + 5;
 
-/** The stage's aggregate task metrics as `StageData` names them, in its order: a column, or the sum of two. */
-const STAGE_METRIC_FIELDS: readonly (readonly [keyof StageData, number, number?])[] = [
+/** A record's metric fields, in the History Server's order: each from a column, or the sum of two. */
+type MetricFields<T> = readonly (readonly [keyof T, number, number?])[];
+
+/** The stage's aggregate task metrics as `StageData` names them. */
+const STAGE_METRIC_FIELDS: MetricFields<StageData> = [
   ['executorDeserializeTime', M.executorDeserializeTime],
   ['executorDeserializeCpuTime', M.executorDeserializeCpuTime],
   ['executorRunTime', M.executorRunTime],
@@ -93,8 +96,8 @@ const STAGE_METRIC_FIELDS: readonly (readonly [keyof StageData, number, number?]
   ['shuffleWriteRecords', M.shuffleRecordsWritten],
 ];
 
-/** An executor's totals in a stage as `ExecutorStageSummary` names them, in its order (see `STAGE_METRIC_FIELDS`). */
-const EXECUTOR_STAGE_METRIC_FIELDS: readonly (readonly [keyof ExecutorStageSummary, number, number?])[] = [
+/** An executor's totals in a stage as `ExecutorStageSummary` names them. */
+const EXECUTOR_STAGE_METRIC_FIELDS: MetricFields<ExecutorStageSummary> = [
   ['inputBytes', M.inputBytes],
   ['inputRecords', M.inputRecords],
   ['outputBytes', M.outputBytes],
@@ -1263,7 +1266,6 @@ export class EventReplayer {
 
   private stageToApi(s: LiveStage): StageData {
     const info = s.info;
-    const m = s.metrics;
     const d = {
       status: s.status,
       stageId: s.stageId,
@@ -1275,12 +1277,9 @@ export class EventReplayer {
       numKilledTasks: s.killedTasks,
       numCompletedIndices: s.completedIndices.size,
     } as StageData;
-    // The aggregate metrics come from a table, in a loop: written out, they made this one of the largest
-    // functions V8 compiles (in every worker thread) for one call per stage.
-    const fields = d as unknown as Record<string, number>;
-    for (const [key, column, plus] of STAGE_METRIC_FIELDS) {
-      fields[key] = m[column]! + (plus === undefined ? 0 : m[plus]!);
-    }
+    // The aggregate metrics come from a table: written out, they made this one of the largest functions
+    // V8 compiles (in every worker thread) for one call per stage.
+    setMetricFields(d, STAGE_METRIC_FIELDS, s.metrics);
     d.name = String(info['Stage Name'] ?? '');
     d.details = String(info.Details ?? '');
     d.schedulingPool = s.schedulingPool;
@@ -1307,22 +1306,25 @@ export class EventReplayer {
   }
 }
 
+/** Sets on `target` each field of `table` from its column of `metrics` (or the sum of its two columns). */
+function setMetricFields<T>(target: T, table: MetricFields<T>, metrics: Float64Array): void {
+  const fields = target as Record<keyof T, number>;
+  for (const [key, column, plus] of table) {
+    fields[key] = metrics[column]! + (plus === undefined ? 0 : metrics[plus]!);
+  }
+}
+
 /** A stage's `executorSummary`: per executor, its tasks' totals in the stage. */
 function executorStageSummaries(s: LiveStage): Record<string, ExecutorStageSummary> {
   const executorSummary: Record<string, ExecutorStageSummary> = {};
   for (const [id, es] of s.execSummaries) {
-    const em = es.metrics;
     const summary = {
       taskTime: es.taskTime,
       failedTasks: es.failedTasks,
       succeededTasks: es.succeededTasks,
       killedTasks: es.killedTasks,
     } as ExecutorStageSummary;
-    // The totals from a table, as in `stageToApi`.
-    const fields = summary as unknown as Record<string, number>;
-    for (const [key, column, plus] of EXECUTOR_STAGE_METRIC_FIELDS) {
-      fields[key] = em[column]! + (plus === undefined ? 0 : em[plus]!);
-    }
+    setMetricFields(summary, EXECUTOR_STAGE_METRIC_FIELDS, es.metrics);
     summary.isBlacklistedForStage = es.isExcluded;
     summary.isExcludedForStage = es.isExcluded;
     if (es.peak) summary.peakMemoryMetrics = peakToRecord(es.peak);

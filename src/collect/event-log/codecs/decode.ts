@@ -6,7 +6,7 @@
  */
 
 import { EventLogError, throwIfAborted } from '../../../errors.js';
-import { CODEC_NAMES, type CodecName, sniffCodec } from './detect.js';
+import { CODEC_NAMES, type CodecName, compressedCodecOf } from './detect.js';
 import { decodeGzip } from './gzip.js';
 import {
   CODEC_WHAT,
@@ -65,8 +65,8 @@ async function* decodeNone(ctx: Ctx): AsyncGenerator<Buffer> {
   const { input, out } = ctx;
   // A compressed file without a codec extension (a renamed or downloaded copy) is decoded anyway.
   if (!(await input.fill(8)) && input.avail === 0) return;
-  const guess = sniffCodec(input.buf.subarray(input.pos, input.pos + 8));
-  if (guess !== undefined && guess !== 'none' && guess !== 'zip') {
+  const guess = compressedCodecOf(input.buf.subarray(input.pos));
+  if (guess !== undefined) {
     ctx.options.onWarning?.(
       `${ctx.label}: the file name has no codec extension but the data is ${CODEC_WHAT[guess]}; ` +
         `decoding it as ${guess}`,

@@ -96,3 +96,12 @@ export function sniffCodec(head: Uint8Array): CodecName | 'zip' | undefined {
   if (i < head.length && head[i] === 0x7b) return 'none'; // '{'
   return undefined;
 }
+
+/**
+ * The codec of data that a file name calls uncompressed but whose first bytes (8 are enough) are compressed
+ * data after all, as in a renamed or downloaded copy; undefined when they are not.
+ */
+export function compressedCodecOf(head: Uint8Array): Exclude<CodecName, 'none'> | undefined {
+  const guess = sniffCodec(head.subarray(0, 8));
+  return guess === undefined || guess === 'none' || guess === 'zip' ? undefined : guess;
+}

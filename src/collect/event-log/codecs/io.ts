@@ -131,7 +131,11 @@ export async function* readFileChunks(
  * (see {@link DecodeOptions.blockingReads}). With `reuse`, a chunk is valid only until the next one is
  * asked for.
  */
-export function* readFileChunksSync(path: string, highWaterMark: number, reuse = false): Generator<Buffer> {
+export async function* readFileChunksBlocking(
+  path: string,
+  highWaterMark: number,
+  reuse = false,
+): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   try {
     const buffers = new ReadBuffers(highWaterMark, reuse);
@@ -149,13 +153,8 @@ export function* readFileChunksSync(path: string, highWaterMark: number, reuse =
   }
 }
 
-/** {@link readFileChunksSync} as an async iterable, for the decoders. */
-export async function* readFileChunksBlocking(path: string, highWaterMark: number): AsyncGenerator<Buffer> {
-  yield* readFileChunksSync(path, highWaterMark);
-}
-
 /** Resolves with `promise`, or rejects with the abort reason as soon as `signal` aborts. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason ?? new AbortError());
     signal.addEventListener('abort', onAbort, { once: true });
