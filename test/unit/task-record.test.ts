@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TaskIdSet } from '../../src/collect/event-log/bitset.js';
 import { codecFromFileName, decodeFile } from '../../src/collect/event-log/codecs/index.js';
 import { StageDistributions } from '../../src/collect/event-log/quantiles.js';
 import { newTaskRecord, scanTaskLine, taskRecordFromJson } from '../../src/collect/event-log/task-record.js';
@@ -97,6 +98,46 @@ describe('stage distributions', () => {
     }
   });
 
+  it('are exact at the capacity and sketched past it, and a released buffer carries nothing to the next stage', () => {
+    const qs = [0, 0.5, 1];
+    const row = new Float64Array(2);
+    const atCapacity = new StageDistributions(2, 64);
+    const pastCapacity = new StageDistributions(2, 64);
+    for (let i = 1; i <= 65; i++) {
+      row[0] = i * 1000;
+      row[1] = 7;
+      if (i <= 64) atCapacity.add(row);
+      pastCapacity.add(row);
+    }
+    expect(atCapacity.isExact).toBe(true);
+    expect(atCapacity.count).toBe(64);
+    expect(atCapacity.quantiles(0, qs)).toEqual([1000, 33000, 64000]);
+    expect(pastCapacity.isExact).toBe(false);
+    expect(pastCapacity.count).toBe(65);
+    expect(pastCapacity.quantiles(1, qs)).toEqual([7, 7, 7]);
+    const sketched = pastCapacity.quantiles(0, qs);
+    for (const [i, v] of [1000, 33000, 65000].entries())
+      expect(Math.abs(sketched[i]! - v)).toBeLessThanOrEqual(v * 0.011);
+    // The released buffers (same sizes) go to the next stages, which see only their own rows.
+    atCapacity.release();
+    pastCapacity.release();
+    const next = new StageDistributions(2, 64);
+    for (const v of [5, 3, 9]) {
+      row[0] = v;
+      next.add(row);
+    }
+    expect(next.quantiles(0, qs)).toEqual([3, 5, 9]);
+    // A capacity beyond the shared sort buffer still gives exact quantiles.
+    const large = new StageDistributions(1, 200_000);
+    const one = new Float64Array(1);
+    for (let i = 100_000; i > 0; i--) {
+      one[0] = i;
+      large.add(one);
+    }
+    expect(large.isExact).toBe(true);
+    expect(large.quantiles(0, qs)).toEqual([1, 50_001, 100_000]);
+  });
+
   it('bound a large stage: a 1,000-task stage read with 64 exact values stays within 1%', async () => {
     const path = sharedData('more-events/spark-rapids-tools/spark-events-profiling/nds_q66_gpu.zstd');
     const exact = (await eventLogCollector({ workers: 1 }).collect(path)).applications[0]!;
@@ -112,5 +153,41 @@ describe('stage distributions', () => {
         expect(Math.abs(b[i]! - v)).toBeLessThanOrEqual(Math.max(1, v * 0.011));
       expect(t.executorRunTime).toBe(s.executorRunTime);
     }
+  });
+});
+
+describe('the set of running task ids', () => {
+  it('answers as a Set does over a million random adds and deletes, ids past 2^32 included', () => {
+    const ours = new TaskIdSet();
+    const ref = new Set<number>();
+    let seed = 11;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    // Ids in a sliding window, as tasks start in order and end in any order, plus far ids that collide.
+    let next = 0;
+    let grew = 0;
+    let differ = 0;
+    for (let op = 0; op < 1_000_000; op++) {
+      const r = rnd();
+      if (r < 0.5) {
+        const id = r < 0.02 ? 2 ** 40 + Math.floor(rnd() * 1000) * 2 ** 33 : next++;
+        ours.add(id);
+        ref.add(id);
+      } else {
+        const id =
+          r < 0.52 ? 2 ** 40 + Math.floor(rnd() * 1000) * 2 ** 33 : next - 1 - Math.floor(rnd() * 600);
+        if (ours.delete(id) !== ref.delete(id)) differ++;
+      }
+      if (op === 500_000) grew = ours.size;
+      if (ours.size !== ref.size) differ++;
+    }
+    expect(differ).toBe(0);
+    expect(grew).toBeGreaterThan(100);
+    for (const id of ref) if (!ours.delete(id)) differ++;
+    expect(differ).toBe(0);
+    expect(ours.size).toBe(0);
+    expect(ours.delete(0)).toBe(false);
   });
 });

@@ -40,10 +40,70 @@ class DDSketch {
   }
 }
 
-/** Quantiles of a fixed number of metrics over the rows (tasks) added. */
+/**
+ * Add `n` rows of `w` values to the sketches, one per column. A function of its own with nothing after the
+ * loop: V8 compiles a long-running loop apart while it runs (on-stack replacement), and code after the loop
+ * that had not run yet then sends every later run of that compiled loop back to the interpreter.
+ */
+function addRows(s: DDSketch[], rows: Float64Array, n: number, w: number): void {
+  for (let r = 0; r < n; r++) for (let i = 0; i < w; i++) s[i]!.add(rows[r * w + i]!);
+}
+
+/**
+ * Row buffers of stages that ended, by length, for the next stages: a stage's rows are one large buffer
+ * that grows by doubling, and each new buffer outside V8's heap is fresh memory to zero and fault in.
+ */
+const freeRows = new Map<number, Float64Array[]>();
+/** Buffers kept per length (a few stages are live at once). */
+const FREE_ROWS_PER_LENGTH = 4;
+/** Values kept in free buffers at most (4 MiB): a thread holds no more than that between collections. */
+const FREE_ROWS_MAX_VALUES = 512 * 1024;
+let freeValues = 0;
+
+function takeRows(length: number): Float64Array {
+  const rows = freeRows.get(length)?.pop();
+  if (!rows) return new Float64Array(length);
+  freeValues -= length;
+  return rows;
+}
+
+function giveRows(rows: Float64Array): void {
+  const length = rows.length;
+  if (length === 0 || freeValues + length > FREE_ROWS_MAX_VALUES) return;
+  let list = freeRows.get(length);
+  if (!list) {
+    list = [];
+    freeRows.set(length, list);
+  }
+  if (list.length < FREE_ROWS_PER_LENGTH) {
+    list.push(rows);
+    freeValues += length;
+  }
+}
+
+/** Rows buffered between folds once a stage is past its capacity. */
+const FOLD_ROWS = 256;
+
+/**
+ * One metric's column, sorted for its quantiles: one buffer reused for every metric of every stage (up to
+ * `COLUMN_MAX_VALUES` rows; a larger capacity gets a buffer per call).
+ */
+let column = new Float64Array(64);
+const COLUMN_MAX_VALUES = 64 * 1024;
+
+/**
+ * Quantiles of a fixed number of metrics over the rows (tasks) added.
+ *
+ * Rows are appended to one buffer. While no more rows than the capacity were added they are the exact
+ * values; past it, every full buffer is folded into the sketches and the buffer refilled. `add` has that one
+ * path for every row (V8 compiles it once, with the code of the task events it is inlined into); growing the
+ * buffer and folding it, a few times per stage, are apart in `makeRoom`.
+ */
 export class StageDistributions {
   private rows: Float64Array;
+  /** Rows in `rows`, not folded into the sketches yet. */
   private n = 0;
+  private total = 0;
   private sketches: DDSketch[] | null = null;
   private readonly min: Float64Array;
   private readonly max: Float64Array;
@@ -56,14 +116,14 @@ export class StageDistributions {
     private readonly width: number,
     private readonly capacity: number,
   ) {
-    this.rows = new Float64Array(width * Math.min(capacity, 32));
+    this.rows = takeRows(width * Math.min(capacity, 32));
     this.min = new Float64Array(width).fill(Number.POSITIVE_INFINITY);
     this.max = new Float64Array(width).fill(Number.NEGATIVE_INFINITY);
   }
 
   /** Rows added. */
   get count(): number {
-    return this.n;
+    return this.total;
   }
 
   /** Whether quantiles are exact (no more rows than the capacity were added). */
@@ -81,34 +141,58 @@ export class StageDistributions {
       if (v < min[i]!) min[i] = v;
       if (v > max[i]!) max[i] = v;
     }
-    if (this.sketches === null) {
-      if (this.n < this.capacity) {
-        let rows = this.rows;
-        if ((this.n + 1) * w > rows.length) {
-          rows = new Float64Array(Math.min(this.capacity, this.n * 2) * w);
-          rows.set(this.rows);
-          this.rows = rows;
-        }
-        // A loop, not `rows.set(values.subarray(...))`: no view object per row on this hot path.
-        const at = this.n * w;
-        for (let i = 0; i < w; i++) rows[at + i] = values[i]!;
-        this.n++;
-        return;
-      }
-      const sketches: DDSketch[] = [];
-      for (let i = 0; i < w; i++) sketches.push(new DDSketch());
-      for (let r = 0; r < this.n; r++) for (let i = 0; i < w; i++) sketches[i]!.add(this.rows[r * w + i]!);
-      this.sketches = sketches;
-      this.rows = new Float64Array(0);
-    }
-    const s = this.sketches;
-    for (let i = 0; i < w; i++) s[i]!.add(values[i]!);
+    if ((this.n + 1) * w > this.rows.length) this.makeRoom();
+    // A loop, not `rows.set(values.subarray(...))`: no view object per row on this hot path.
+    const rows = this.rows;
+    const at = this.n * w;
+    for (let i = 0; i < w; i++) rows[at + i] = values[i]!;
     this.n++;
+    this.total++;
+  }
+
+  /** Room for one more row: a larger buffer while the rows fit the capacity, else the rows folded. */
+  private makeRoom(): void {
+    if (this.sketches === null && this.n < this.capacity) {
+      const rows = takeRows(Math.min(this.capacity, this.n * 2) * this.width);
+      rows.set(this.rows);
+      giveRows(this.rows);
+      this.rows = rows;
+      return;
+    }
+    this.fold();
+  }
+
+  /** Move the buffered rows into the sketches (made on the first fold). */
+  private fold(): void {
+    const w = this.width;
+    let s = this.sketches;
+    if (s === null) {
+      s = [];
+      for (let i = 0; i < w; i++) s.push(new DDSketch());
+      this.sketches = s;
+    }
+    const rows = this.rows;
+    const n = this.n;
+    this.n = 0;
+    // Once folded, rows only wait for the next fold: a smaller buffer is enough.
+    if (rows.length > FOLD_ROWS * w) this.rows = takeRows(FOLD_ROWS * w);
+    addRows(s, rows, n, w);
+    if (rows !== this.rows) giveRows(rows);
+  }
+
+  /**
+   * Hand the row buffer on to the next stage: quantiles are no longer asked for (the stage ended and its
+   * summary was computed).
+   */
+  release(): void {
+    giveRows(this.rows);
+    this.rows = new Float64Array(0);
+    this.n = 0;
   }
 
   /** The values of metric `metric` at the quantiles `qs` (0..1); empty when no row was added. */
   quantiles(metric: number, qs: readonly number[]): number[] {
-    const n = this.n;
+    const n = this.total;
     if (n === 0) return [];
     // Plain loops, no closures: this runs for every metric of every stage.
     const out: number[] = [];
@@ -118,7 +202,9 @@ export class StageDistributions {
       return out;
     }
     if (this.sketches === null) {
-      const col = new Float64Array(n);
+      if (column.length < n && n <= COLUMN_MAX_VALUES)
+        column = new Float64Array(Math.min(COLUMN_MAX_VALUES, Math.max(n, column.length * 2)));
+      const col = n <= column.length ? column.subarray(0, n) : new Float64Array(n);
       const w = this.width;
       for (let r = 0; r < n; r++) {
         const v = this.rows[r * w + metric]!;
@@ -128,11 +214,29 @@ export class StageDistributions {
       for (let i = 0; i < qs.length; i++) out.push(col[rankOf(qs[i]!, n)]!);
       return out;
     }
+    if (this.n > 0) this.fold();
     const sketch = this.sketches[metric]!;
     const keys = sketch.sortedKeys();
     for (let i = 0; i < qs.length; i++) out.push(sketch.valueAtRank(rankOf(qs[i]!, n), keys));
     return out;
   }
+}
+
+/**
+ * One small instance of each class, folded once, kept for the life of the thread. V8 compiles the quantile
+ * code for the shapes (hidden classes) of these objects; when every instance is gone (between logs) a shape
+ * can be collected, and the next stage gets a new one: the compiled code was then thrown away and compiled
+ * again, several times per log, in every thread. A live instance keeps the shapes, with their fields already
+ * changed once as folding changes them (V8 also compiles again when a field first changes).
+ */
+const KEEP_SHAPES = new StageDistributions(1, 1);
+{
+  const row = new Float64Array(1);
+  KEEP_SHAPES.add(row);
+  row[0] = 5;
+  KEEP_SHAPES.add(row);
+  KEEP_SHAPES.add(row);
+  KEEP_SHAPES.quantiles(0, [0.5]);
 }
 
 /** The rank (0-based) of quantile `q` among `n` sorted values. */

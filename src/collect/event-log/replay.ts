@@ -26,7 +26,7 @@ import type {
   StageStatus,
   TaskMetricDistributions,
 } from '../../model/stage.js';
-import { IndexSet, StageIndexSet } from './bitset.js';
+import { IndexSet, StageIndexSet, TaskIdSet } from './bitset.js';
 import { StageDistributions } from './quantiles.js';
 import {
   N_EXECUTOR_METRICS,
@@ -347,7 +347,7 @@ export class EventReplayer {
   private readonly liveStages = new Map<number, LiveStage>();
   private readonly executors = new Map<string, LiveExecutor>();
   private readonly liveExecutors = new Map<string, LiveExecutor>();
-  private readonly liveTasks = new Map<number, 1>();
+  private readonly liveTasks = new TaskIdSet();
   private readonly record = newTaskRecord();
   private readonly scratchPeak = new Float64Array(N_EXECUTOR_METRICS);
   private readonly resourceProfiles = new Map<number, { info: ResourceProfileInfo; maxTasks?: number }>();
@@ -925,6 +925,7 @@ export class EventReplayer {
     this.liveStages.delete(key);
     stage.live = false;
     stage.finalDist = this.distributions(stage);
+    stage.dist?.release();
     stage.dist = null;
     stage.completedIndices.release();
   }
@@ -935,7 +936,7 @@ export class EventReplayer {
     const v = rec.values;
     const execId = rec.executorId;
     const speculative = v[T.speculative] === 1;
-    this.liveTasks.set(v[T.taskId]!, 1);
+    this.liveTasks.add(v[T.taskId]!);
     const launch = v[T.launchTime]!;
     if (launch > this.lastEventTime) this.lastEventTime = launch;
     const stage = this.liveStages.get(stageKey(v[T.stageId]!, v[T.stageAttemptId]!));
