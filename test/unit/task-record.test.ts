@@ -98,7 +98,7 @@ describe('stage distributions', () => {
     }
   });
 
-  it('are exact at the capacity and sketched past it, and a released buffer carries nothing to the next stage', () => {
+  it('are exact at the capacity and sketched past it, and stages sharing handed-on buffers keep their own rows', () => {
     const qs = [0, 0.5, 1];
     const row = new Float64Array(2);
     const atCapacity = new StageDistributions(2, 64);
@@ -118,18 +118,47 @@ describe('stage distributions', () => {
     const sketched = pastCapacity.quantiles(0, qs);
     for (const [i, v] of [1000, 33000, 65000].entries())
       expect(Math.abs(sketched[i]! - v)).toBeLessThanOrEqual(v * 0.011);
-    // The released buffers (same sizes) go to the next stages, which see only their own rows.
+    // Buffers handed on (when a stage's buffer grows, folds or is released) go to other live stages: each
+    // stage still sees only its own rows.
     atCapacity.release();
     pastCapacity.release();
-    const next = new StageDistributions(2, 64);
-    for (const v of [5, 3, 9]) {
-      row[0] = v;
-      next.add(row);
+    const a = new StageDistributions(1, 100);
+    const b = new StageDistributions(1, 100);
+    const c = new StageDistributions(1, 40);
+    const one = new Float64Array(1);
+    for (let i = 1; i <= 90; i++) {
+      one[0] = i;
+      a.add(one);
+      one[0] = 1000 + i;
+      b.add(one);
+      one[0] = 5000 + i;
+      c.add(one);
     }
-    expect(next.quantiles(0, qs)).toEqual([3, 5, 9]);
+    expect([a.isExact, b.isExact, c.isExact]).toEqual([true, true, false]);
+    expect(a.quantiles(0, qs)).toEqual([1, 46, 90]);
+    expect(b.quantiles(0, qs)).toEqual([1001, 1046, 1090]);
+    const sketchedC = c.quantiles(0, qs);
+    for (const [i, v] of [5001, 5046, 5090].entries())
+      expect(Math.abs(sketchedC[i]! - v)).toBeLessThanOrEqual(v * 0.011);
+    // A stage past a capacity above 256 rows folds into a smaller buffer and hands its large one on, while
+    // another stage grows through the same sizes.
+    const d = new StageDistributions(1, 300);
+    const e = new StageDistributions(1, 1000);
+    for (let i = 1; i <= 600; i++) {
+      one[0] = 10_000 + i;
+      d.add(one);
+      if (i > 300) {
+        one[0] = i - 300;
+        e.add(one);
+      }
+    }
+    expect([d.isExact, e.isExact]).toEqual([false, true]);
+    expect(e.quantiles(0, qs)).toEqual([1, 151, 300]);
+    const sketchedD = d.quantiles(0, qs);
+    for (const [i, v] of [10_001, 10_301, 10_600].entries())
+      expect(Math.abs(sketchedD[i]! - v)).toBeLessThanOrEqual(v * 0.011);
     // A capacity beyond the shared sort buffer still gives exact quantiles.
     const large = new StageDistributions(1, 200_000);
-    const one = new Float64Array(1);
     for (let i = 100_000; i > 0; i--) {
       one[0] = i;
       large.add(one);
