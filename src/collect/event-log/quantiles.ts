@@ -226,8 +226,9 @@ export class StageDistributions {
  * One small instance of each class, folded once, kept for the life of the thread. V8 compiles the quantile
  * code for the shapes (hidden classes) of these objects; when every instance is gone (between logs) a shape
  * can be collected, and the next stage gets a new one: the compiled code was then thrown away and compiled
- * again (5 and 6 times in two one-thread runs of the bench folder), in every thread. A live instance keeps the shapes, with their fields already
- * changed once as folding changes them (V8 also compiles again when a field first changes).
+ * again (5 and 6 times in two one-thread runs of the bench folder), in every thread. A live instance keeps
+ * the shapes, with their fields already changed once as folding changes them (V8 also compiles again when
+ * a field first changes).
  */
 const KEEP_SHAPES = new StageDistributions(1, 1);
 {
