@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TaskIdSet } from '../../src/collect/event-log/bitset.js';
@@ -66,6 +66,37 @@ describe('the task-line scanner', () => {
     expect(checked).toBeGreaterThan(70_000);
     // Every well-formed task line of Spark's writers takes the fast path.
     expect(fellBack).toBe(0);
+  });
+
+  it('steps over escaped quotes and backslashes in string values, and refuses a line cut inside one', () => {
+    // A real task end, with its Host value given quotes and backslashes (escaped as JsonProtocol writes
+    // them): the keys after it (Locality, Speculative, Finish Time, the metrics) must still be read.
+    const file = sharedData('spark-events/application_1553914137147_0018');
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('{"Event":"SparkListenerTaskEnd"') && l.includes('"Reason":"Success"'));
+    expect(line).toMatch(/"Host":"[^"]+"/);
+    const scanned = newTaskRecord();
+    const parsed = newTaskRecord();
+    let checkedCuts = 0;
+    for (const host of [String.raw`a\"b\\`, String.raw`\\\"`, String.raw`\\`, String.raw`x\\\\\"y`]) {
+      const text = line!.replace(/"Host":"[^"]+"/, `"Host":"${host}"`);
+      const e = JSON.parse(text);
+      expect(e['Task Info'].Host).toBe(JSON.parse(`"${host}"`));
+      const buf = Buffer.from(text);
+      expect(scanTaskLine(buf, 0, buf.length, true, scanned), host).toBe(true);
+      taskRecordFromJson(e, parsed);
+      expect([...scanned.values]).toEqual([...parsed.values]);
+      expect(scanned.executorId).toBe(parsed.executorId);
+      // Cut just after an escaped quote of the value: no closing quote before the end.
+      const quote = host.indexOf('"');
+      if (quote > 0) {
+        const cut = text.indexOf('"Host":"') + 8 + quote + 1;
+        expect(scanTaskLine(buf, 0, cut, true, scanned), host).toBe(false);
+        checkedCuts++;
+      }
+    }
+    expect(checkedCuts).toBe(3);
   });
 });
 

@@ -200,6 +200,24 @@ function internExecutorId(buf: Buffer, start: number, end: number): string {
 const AFTER_ACCUMULABLES = Buffer.from(']},"Task ');
 
 /**
+ * Index of the first `"` in `buf[from, end)`, or `end`. A loop over the bytes, not `Buffer#indexOf`: the
+ * strings of a task line are a few to a few dozen bytes apart, and for those the call into Node's
+ * `indexOf` (argument checks, a generic property load, then `memchr`) costs more than the bytes themselves.
+ */
+function quoteAt(buf: Buffer, from: number, end: number): number {
+  let k = from;
+  while (k < end && buf[k] !== 34) k++;
+  return k;
+}
+
+/** Whether `buf[at, end)` starts with the bytes of `want`. */
+function bytesAt(buf: Buffer, at: number, end: number, want: Buffer): boolean {
+  if (at + want.length > end) return false;
+  for (let k = 0; k < want.length; k++) if (buf[at + k] !== want[k]) return false;
+  return true;
+}
+
+/**
  * Reads a task start, or a task end whose reason is `Success`, from the bytes of its line into `rec`,
  * without building objects. Returns false (and the caller parses the JSON instead) for anything else: a
  * failed task, a line it does not recognise, or a number it cannot read exactly.
@@ -221,19 +239,19 @@ export function scanTaskLine(
   let sawTaskId = false;
   let i = start;
   while (i < end) {
-    // Next string (a key, or a string value): its quotes found natively.
-    const q = buf.indexOf(34, i);
-    if (q < 0 || q >= end) break;
+    // Next string (a key, or a string value).
+    const q = quoteAt(buf, i, end);
+    if (q >= end) break;
     const s = q + 1;
-    let j = buf.indexOf(34, s);
-    while (j > 0 && buf[j - 1] === 92) {
+    let j = quoteAt(buf, s, end);
+    while (j < end && buf[j - 1] === 92) {
       // An escaped quote inside a value; count the backslashes before it.
       let b = j - 1;
       while (buf[b - 1] === 92) b--;
       if ((j - b) % 2 === 0) break;
-      j = buf.indexOf(34, j + 1);
+      j = quoteAt(buf, j + 1, end);
     }
-    if (j < 0 || j >= end) return false;
+    if (j >= end) return false;
     if (buf[j + 1] !== 58) {
       // A string value, not a key.
       i = j + 1;
@@ -306,7 +324,7 @@ export function scanTaskLine(
       }
       case SLOT_REASON:
         if (!isEnd) return false;
-        if (buf.compare(SUCCESS, 0, SUCCESS.length, i, i + SUCCESS.length) !== 0) return false;
+        if (!bytesAt(buf, i, end, SUCCESS)) return false;
         sawReason = true;
         i += SUCCESS.length;
         break;
