@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,39 @@ describe('the built package', () => {
     ]);
     expect(JSON.stringify(workers.applications)).toBe(JSON.stringify(here.applications));
     expect(workers.warnings.filter((w: { code: string }) => w.code === 'codec')).toHaveLength(1);
+  });
+});
+
+describe('a parser worker thread that stops', () => {
+  it('has its logs in flight and the rest parsed on the calling thread, with a warning', async () => {
+    // The built package copied under the project (so its imports resolve), its worker entry replaced by
+    // one that exits on the first log it is sent: the collector has sent it two by then.
+    const copy = join(root, '.tmp', `dist-dying-worker-${process.pid}`);
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(join(root, 'dist'), copy, { recursive: true });
+    try {
+      writeFileSync(
+        join(copy, 'collect/event-log/worker.js'),
+        "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\n",
+      );
+      const dying = await import(join(copy, 'index.js'));
+      const esm = await import(`${root}dist/index.js`);
+      const folder = sharedData('spark-events');
+      const got = await dying.eventLogCollector({ workers: 2 }).collect(folder);
+      const serial = await esm.eventLogCollector({ workers: 1 }).collect(folder);
+      expect(got.failures).toEqual([]);
+      expect(got.applications.length).toBe(18);
+      expect(JSON.stringify(got.applications)).toBe(JSON.stringify(serial.applications));
+      const exited = got.warnings.filter((w: { code: string }) => w.code === 'worker-exited');
+      expect(exited).toHaveLength(1);
+      expect(exited[0].message).toContain('worker thread exited with code 3');
+      expect(exited[0].message).toContain('with 2 log(s) in flight');
+      expect(got.warnings.filter((w: { code: string }) => w.code !== 'worker-exited')).toEqual(
+        serial.warnings,
+      );
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
 

@@ -385,10 +385,16 @@ export const eventLogCollector = defineFactory(
             let reply: WorkerReply;
             try {
               reply = await head.reply;
-            } catch {
+            } catch (err) {
               if (signal?.aborted) throw signal.reason;
               // A worker that died parses nothing more: its units, and its share of the rest, are parsed here.
-              for (const { i } of [head, ...inFlight.splice(0)]) await parseHere(i);
+              const orphans = [head, ...inFlight.splice(0)];
+              warnings.push({
+                source: units[head.i]!.name,
+                code: 'worker-exited',
+                message: `a parser worker thread stopped (${err instanceof Error ? err.message : String(err)}) with ${orphans.length} log(s) in flight; they and the logs left were parsed on the calling thread`,
+              });
+              for (const { i } of orphans) await parseHere(i);
               await inProcessLane();
               return;
             }
