@@ -81,8 +81,9 @@ describe('a parser worker thread that stops', () => {
         join(copy, 'collect/event-log/worker.js'),
         "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\n",
       );
-      const dying = await import(join(copy, 'index.js'));
+      // The package itself first: the shared registry keeps the first copy's built-ins, not this one's.
       const esm = await import(`${root}dist/index.js`);
+      const dying = await import(join(copy, 'index.js'));
       const folder = sharedData('spark-events');
       const got = await dying.eventLogCollector({ workers: 2 }).collect(folder);
       const serial = await esm.eventLogCollector({ workers: 1 }).collect(folder);

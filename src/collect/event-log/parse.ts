@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import { EventLogError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionStats, CollectionWarning } from '../../model/attempt.js';
+import { bytesAt, quoteAt } from './bytes.js';
 import { compressedCodecOf } from './codecs/detect.js';
 import { DEFAULT_READ_SIZE, Input, readFileChunks, readFileChunksBlocking, toBuffer } from './codecs/io.js';
 import type { LogUnit } from './discover.js';
@@ -61,34 +62,20 @@ function classify(name: string): { kind: Kind; short: string } {
   return k;
 }
 
-const TASK_PREFIX = Buffer.from('SparkListenerTask');
 const TASK_END = 'SparkListenerTaskEnd';
 const TASK_START = 'SparkListenerTaskStart';
+const TASK_END_NAME = Buffer.from(`${TASK_END}"`);
+const TASK_START_NAME = Buffer.from(`${TASK_START}"`);
 
 /** `SparkListenerTaskEnd` or `SparkListenerTaskStart` when the event name at `at` is one of them. */
 function taskEventAt(buf: Buffer, at: number, end: number): string | undefined {
-  if (end - at < 24) return undefined;
-  for (let i = 0; i < TASK_PREFIX.length; i++) if (buf[at + i] !== TASK_PREFIX[i]) return undefined;
-  const p = at + TASK_PREFIX.length;
-  // "End"" or "Start""
-  if (buf[p] === 69 && buf[p + 1] === 110 && buf[p + 2] === 100 && buf[p + 3] === 34) return TASK_END;
-  if (
-    buf[p] === 83 &&
-    buf[p + 1] === 116 &&
-    buf[p + 2] === 97 &&
-    buf[p + 3] === 114 &&
-    buf[p + 4] === 116 &&
-    buf[p + 5] === 34
-  ) {
-    return TASK_START;
-  }
+  if (bytesAt(buf, at, end, TASK_END_NAME)) return TASK_END;
+  if (bytesAt(buf, at, end, TASK_START_NAME)) return TASK_START;
   return undefined;
 }
 
 function hasPrefix(buf: Buffer, start: number, end: number): boolean {
-  if (end - start < 11) return false;
-  for (let i = 0; i < 10; i++) if (buf[start + i] !== EVENT_PREFIX[i]) return false;
-  return true;
+  return end - start > EVENT_PREFIX.length && bytesAt(buf, start, end, EVENT_PREFIX);
 }
 
 /**
@@ -254,11 +241,12 @@ class LogParser {
     let text: string | undefined;
     if (hasPrefix(buf, start, end)) {
       // Task events are nearly every line: recognise their names from the bytes, without a string.
-      const task = taskEventAt(buf, start + 10, end);
+      const at = start + EVENT_PREFIX.length;
+      const task = taskEventAt(buf, at, end);
       if (task !== undefined) name = task;
       else {
-        const q = buf.indexOf(34, start + 10);
-        if (q > 0 && q < end) name = buf.toString('latin1', start + 10, q);
+        const q = quoteAt(buf, at, end);
+        if (q < end) name = buf.toString('latin1', at, q);
       }
     }
     let kind: Kind;

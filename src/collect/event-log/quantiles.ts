@@ -195,9 +195,10 @@ export class StageDistributions {
     const n = this.total;
     if (n === 0) return [];
     // Plain loops, no closures: this runs for every metric of every stage. The result is a copy of `qs`
-    // written over: an array made by a builtin has no allocation site, so V8 deciding later where such
-    // arrays live (old or new space) no longer throws this compiled code away (2 compiles of `quantiles` per
-    // one-thread run of the bench folder instead of 4-6).
+    // written over, not an array literal pushed onto: with the literal, V8 threw this compiled code away
+    // ("code dependencies") and compiled it again, 4-6 compiles of `quantiles` per one-thread run of the
+    // bench folder; with the copy, 2. (Likely the literal's allocation site: V8 without allocation-site
+    // pretenuring, a diagnostic at an earlier stop, removed most recompiles of the per-stage code.)
     const out = qs.slice();
     const lo = Math.max(0, this.min[metric]!);
     if (lo === Math.max(0, this.max[metric]!)) {

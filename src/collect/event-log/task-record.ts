@@ -5,6 +5,7 @@
  * @module
  */
 import { EXECUTOR_METRIC_NAMES } from '../../model/metrics.js';
+import { bytesAt, quoteAt } from './bytes.js';
 
 /** Slots of a {@link TaskRecord}'s `values`. Task metrics first, in the replay's metric order. */
 export const T = {
@@ -161,16 +162,7 @@ function lookup(buf: Uint8Array, start: number, end: number): number {
   for (;;) {
     const k = tableKeys[h];
     if (k === undefined) return -1;
-    if (k.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (k[i] !== buf[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return tableSlots[h]!;
-    }
+    if (k.length === len && bytesAt(buf, start, end, k)) return tableSlots[h]!;
     h = (h + 1) & (TABLE_SIZE - 1);
   }
 }
@@ -181,41 +173,13 @@ const SUCCESS = Buffer.from('"Success"');
 const executorIds: { bytes: Buffer; id: string }[] = [];
 function internExecutorId(buf: Buffer, start: number, end: number): string {
   const len = end - start;
-  for (const e of executorIds) {
-    if (e.bytes.length !== len) continue;
-    let same = true;
-    for (let i = 0; i < len; i++) {
-      if (e.bytes[i] !== buf[start + i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return e.id;
-  }
+  for (const e of executorIds) if (e.bytes.length === len && bytesAt(buf, start, end, e.bytes)) return e.id;
   const id = buf.toString('utf8', start, end);
   if (executorIds.length < 64) executorIds.unshift({ bytes: Buffer.from(buf.subarray(start, end)), id });
   else executorIds[executorIds.length - 1] = { bytes: Buffer.from(buf.subarray(start, end)), id };
   return id;
 }
 const AFTER_ACCUMULABLES = Buffer.from(']},"Task ');
-
-/**
- * Index of the first `"` in `buf[from, end)`, or `end`. A loop over the bytes, not `Buffer#indexOf`: the
- * strings of a task line are a few to a few dozen bytes apart, and for those the call into Node's
- * `indexOf` (argument checks, a generic property load, then `memchr`) costs more than the bytes themselves.
- */
-function quoteAt(buf: Buffer, from: number, end: number): number {
-  let k = from;
-  while (k < end && buf[k] !== 34) k++;
-  return k;
-}
-
-/** Whether `buf[at, end)` starts with the bytes of `want`. */
-function bytesAt(buf: Buffer, at: number, end: number, want: Buffer): boolean {
-  if (at + want.length > end) return false;
-  for (let k = 0; k < want.length; k++) if (buf[at + k] !== want[k]) return false;
-  return true;
-}
 
 /**
  * Reads a task start, or a task end whose reason is `Success`, from the bytes of its line into `rec`,
