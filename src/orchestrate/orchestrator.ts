@@ -254,6 +254,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   #started = false;
   #stopped = false;
   #pumping = false;
+  /** Settles when the scheduling pass in progress ends; {@link Orchestrator.stop} waits for it. */
+  #passEnded: Promise<void> = Promise.resolve();
   #again = false;
   #activationDirty = true;
   #firstClaim = true;
@@ -450,6 +452,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   /**
    * Stop: no new work is claimed, timers stop, and the following of running jobs ends. Jobs already
    * submitted keep running on the cluster; their leases expire, and the next orchestrator re-attaches to them.
+   * Resolves when the orchestrator has stopped using the store (the scheduling pass in progress, the jobs it
+   * follows and their bookkeeping have ended), so the store can be closed then.
    */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -461,6 +465,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.#heartbeatTimer = undefined;
     for (const f of this.#inflight.values())
       f.abort.abort(new OrchestratorError('SPARKPILOT_ORCHESTRATOR_STOPPED', 'stopped'));
+    await this.#passEnded;
     await Promise.allSettled([...this.#inflight.values()].map((f) => f.done));
     await Promise.allSettled([...this.#background]);
     this.#global.clear();
@@ -515,6 +520,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       return;
     }
     this.#pumping = true;
+    let endPass!: () => void;
+    this.#passEnded = new Promise<void>((resolve) => {
+      endPass = resolve;
+    });
     try {
       await this.#work(async () => {
         try {
@@ -533,6 +542,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         this.#wakeAt(this.#clock.now() + this.#o.pollMs);
     } finally {
       this.#pumping = false;
+      endPass();
       // Work that arrived after the last pass (a job ended while the next wake-up was being planned).
       if (this.#again && !this.#stopped) void this.#pump();
       else if (this.#busy === 0) setImmediate(() => this.#checkIdle());
@@ -550,16 +560,22 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   async #pumpOnce(): Promise<void> {
     const now = this.#clock.now();
+    // stop() waits for this pass: it ends at the next step once stopped.
     if (this.#o.schedule) {
       for (const p of this.#pipelines.values()) {
+        if (this.#stopped) return;
         const due = this.#nextFire.get(p.def.name);
         if (due === undefined || due <= now) await this.#createDueRuns(p, now);
       }
     }
     if (this.#activationDirty) {
       this.#activationDirty = false;
-      for (const p of this.#pipelines.values()) await this.#activateRuns(p);
+      for (const p of this.#pipelines.values()) {
+        if (this.#stopped) return;
+        await this.#activateRuns(p);
+      }
     }
+    if (this.#stopped) return;
     await this.#claimAndDispatch();
   }
 
@@ -842,8 +858,33 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       reclaimOwn: this.#firstClaim,
     });
     this.#firstClaim = false;
+    if (this.#stopped) {
+      // stop() came while claiming: hand the attempts back at once rather than run them after stop() or
+      // leave them leased until the lease expires.
+      await this.#release(claimed);
+      return;
+    }
     for (const r of claimed) this.#dispatch(r);
     if (claimed.length === free) this.#again = true;
+  }
+
+  /**
+   * Give back attempts claimed but not started: a queued one is queued again, one taken over keeps its status
+   * without a lease, so that any orchestrator claims it at its next poll.
+   */
+  async #release(claimed: readonly ClaimedJobRun[]): Promise<void> {
+    if (claimed.length === 0) return;
+    await this.#store.runs.transitionJobRuns(
+      claimed.map((r) => ({
+        id: r.id,
+        status: r.takenOver ? r.status : 'queued',
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        data: r.data,
+      })),
+      this.#clock.now(),
+      { leaseOwner: this.owner, status: CLAIMED },
+    );
   }
 
   #dispatch(r: ClaimedJobRun): void {

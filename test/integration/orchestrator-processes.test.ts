@@ -145,5 +145,9 @@ describe('orchestrator processes', () => {
     const submits = lines(join(cluster, 'submits.log'));
     // submit() may be called again for a key whose submission was not recorded, but it never created a second run.
     expect(new Set(submits.map((l) => l.split(' ')[1])).size).toBe(JOBS);
+    // No orchestrator reported an error (a store query after close() used to wait out the acquire timeout).
+    const events = lines(join(cluster, 'events-host-1.log'));
+    expect(events.filter((e) => e.startsWith('job:succeeded ')).length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.startsWith('error '))).toEqual([]);
   }, 240_000);
 });

@@ -17,6 +17,7 @@ import {
   describeTuningRepositoryConformance,
   firstDifference,
 } from '../../src/testing/index.js';
+import { deferred } from '../helpers/deferred.js';
 import { incompleteThenComplete, sparkTestModels } from '../helpers/models.js';
 
 // Real PostgreSQL and MariaDB, started by scripts/services/db.sh (see global-setup.ts); SQLite embedded.
@@ -337,6 +338,45 @@ for (const [dialect, urlFor] of DIALECTS) {
       expect(await store.ledger.get('/logs/b')).toEqual(entry('/logs/b', 'b2'));
       expect(await store.ledger.get('/logs/c')).toBeUndefined();
       await rollback(store.knex, { tablePrefix, all: true });
+    });
+
+    it('close() lets a transaction in flight finish and fails every later query at once, naming the store', async () => {
+      const url = urlFor();
+      const store = await openStore(url, { tablePrefix: prefix() });
+      // Idle connections in the pool, as a store in use has: closing destroys them one by one.
+      await Promise.all([1, 2, 3].map(() => store.knex.raw('select 1')));
+      const began = deferred();
+      const gate = deferred();
+      const inFlight = store.knex.transaction(async (trx) => {
+        began.resolve();
+        await gate.promise;
+        return (await trx.raw('select 1 as one')) === undefined ? 'no result' : 'done';
+      });
+      await began.promise;
+      const closing = store.close();
+      // Queries while the pool is being destroyed (Knex's pool lost such a request until its acquire timeout,
+      // 30 s on SQLite and 60 s otherwise) and after: each fails at once.
+      const late = [0, 1, 2, 3, 5, 8].map(
+        (ms) =>
+          new Promise<unknown>((r) =>
+            setTimeout(() => {
+              store.runs.getRun('r').then(r, r);
+            }, ms),
+          ),
+      );
+      const failures = await Promise.all(late);
+      gate.resolve();
+      expect(await inFlight).toBe('done');
+      await closing;
+      await store.close(); // a second close is harmless
+      failures.push(await store.applications.list({}).catch((e: unknown) => e));
+      for (const err of failures) {
+        expect(err).toBeInstanceOf(StoreError);
+        expect((err as StoreError).code).toBe('SPARKPILOT_STORE_CLOSED');
+        expect((err as Error).message).toContain(url.startsWith('sqlite') ? url : ':***@127.0.0.1');
+        expect((err as Error).message).not.toContain('sparkpilot:sparkpilot@');
+      }
+      expect(failures.length).toBe(7);
     });
 
     it('says which database it could not reach, without the password', async () => {

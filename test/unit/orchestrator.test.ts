@@ -5,6 +5,7 @@ import { createOrchestrator } from '../../src/orchestrate/orchestrator.js';
 import { definePipeline, type JobInput, type PipelineInput } from '../../src/orchestrate/pipeline.js';
 import { openStore } from '../../src/store/knex/connect.js';
 import { createPipelineTestKit, type PipelineTestKit } from '../../src/testing/pipeline-kit.js';
+import { deferred } from '../helpers/deferred.js';
 
 const res = { executors: 2, coresPerExecutor: 4, executorMemory: '4g' } as const;
 const job = (name: string, extra: Partial<JobInput> = {}): JobInput => ({
@@ -544,6 +545,67 @@ describe('orchestrator recovery', () => {
     expect(reattached).toEqual(['in-memory-1']);
     expect(cluster.history.length).toBe(1);
     await orch.stop();
+    await store.close();
+  });
+});
+
+describe('orchestrator stop', () => {
+  it('waits for the scheduling pass in progress, hands back what that pass claimed, and then leaves the store alone', async () => {
+    const clock = new ManualClock(Date.parse('2025-06-02T00:00:00Z'));
+    const cluster = inMemoryAdapter({ clock, default: { durationMs: 30 * M } });
+    const store = await openStore('sqlite::memory:');
+    // The orchestrator's view of the run repository: every call is counted once stop() has resolved, and the
+    // first claim waits until the test lets it go, so that stop() comes while the pass is claiming.
+    const held = deferred();
+    const claimStarted = deferred();
+    let afterStop = false;
+    const lateCalls: string[] = [];
+    const runs = new Proxy(store.runs, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (afterStop) lateCalls.push(String(prop));
+          const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (prop !== 'claim') return call();
+          claimStarted.resolve();
+          return held.promise.then(call);
+        };
+      },
+    });
+    const orch = createOrchestrator({
+      store: { ...store, runs },
+      adapters: { default: cluster },
+      pipelines: [pipe('etl', [job('a'), job('b')], { start: new Date('2025-06-01T00:00:00Z') })],
+      clock,
+      owner: 'host-1',
+      leaseMs: 10 * M,
+      pollMs: M,
+      schedule: false,
+    });
+    const runId = (await orch.trigger('etl')).id;
+    const started = orch.start();
+    await claimStarted.promise;
+    let stopped = false;
+    const stopping = orch.stop().then(() => {
+      stopped = true;
+    });
+    for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    held.resolve();
+    await stopping;
+    afterStop = true;
+    await started;
+    // Both attempts were claimed by the held pass; none was submitted, and both are queued again, unleased.
+    const rows = await store.runs.jobRuns(runId);
+    expect(rows.map((r) => [r.job, r.status, r.leaseOwner ?? null, r.leaseExpiresAt ?? null])).toEqual([
+      ['a', 'queued', null, null],
+      ['b', 'queued', null, null],
+    ]);
+    expect(cluster.history).toEqual([]);
+    clock.advance(60 * M);
+    for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
+    expect(lateCalls).toEqual([]);
     await store.close();
   });
 });

@@ -119,7 +119,11 @@ export interface Store {
   readonly features: FeatureRepository;
   /** The orchestrator's runs, job attempts and pause flags. */
   readonly runs: KnexRunRepository;
-  /** Closes the connection pool when the store opened it from a URL; leaves a host's Knex alone. */
+  /**
+   * Closes the connection pool when the store opened it from a URL; leaves a host's Knex alone. Queries in
+   * flight finish first; a query started once `close()` has been called fails at once with
+   * `SPARKPILOT_STORE_CLOSED`. Stop what uses the store first (an orchestrator: `await orchestrator.stop()`).
+   */
   close(): Promise<void>;
 }
 
@@ -184,9 +188,30 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   }
   try {
     const store = await createKnexStore(knex, options);
-    return { ...store, close: () => knex.destroy() };
+    let closed: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closed ??= closeKnex(knex, url);
+      return closed;
+    };
+    return { ...store, close };
   } catch (err) {
     await knex.destroy().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Destroy a Knex instance this module opened. Knex's pool (tarn) loses a connection request made while it is
+ * being destroyed: the request waits out the whole acquire timeout (30 s on SQLite, 60 s otherwise) and fails
+ * with "Timeout acquiring a connection". So every request from now on fails at once, naming the store.
+ */
+function closeKnex(knex: Knex, url: string): Promise<void> {
+  const client = knex.client as { acquireConnection: () => Promise<unknown> };
+  client.acquireConnection = async () => {
+    throw new StoreError(
+      'SPARKPILOT_STORE_CLOSED',
+      `The store on ${redactUrl(url)} was closed, and a query came after close(). Close the store last: stop what uses it first (an orchestrator: await orchestrator.stop()).`,
+    );
+  };
+  return knex.destroy();
 }
