@@ -245,7 +245,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly #pipelines = new Map<string, PipelineState>();
   readonly #global: PQueue;
   readonly #pools = new Map<string, PQueue>();
-  readonly #inflight = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Attempts this process claimed and has not finished with; `started` once a concurrency slot ran it. */
+  readonly #inflight = new Map<
+    string,
+    { abort: AbortController; done: Promise<void>; claimed: ClaimedJobRun; started: boolean }
+  >();
   readonly #nextFire = new Map<string, number>();
   readonly #runCache = new Map<string, RunRecord>();
   readonly #runWaiters = new Map<string, ((r: RunRecord) => void)[]>();
@@ -452,8 +456,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   /**
    * Stop: no new work is claimed, timers stop, and the following of running jobs ends. Jobs already
    * submitted keep running on the cluster; their leases expire, and the next orchestrator re-attaches to them.
-   * Resolves when the orchestrator has stopped using the store (the scheduling pass in progress, the jobs it
-   * follows and their bookkeeping have ended), so the store can be closed then.
+   * Attempts it claimed but had not submitted yet (still waiting for a concurrency slot, or claimed by the pass
+   * that `stop()` interrupted) are queued again for any orchestrator. Resolves when the orchestrator has stopped
+   * using the store (the scheduling pass in progress, the jobs it follows and their bookkeeping have ended), so
+   * the store can be closed then.
    */
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -466,9 +472,14 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     for (const f of this.#inflight.values())
       f.abort.abort(new OrchestratorError('SPARKPILOT_ORCHESTRATOR_STOPPED', 'stopped'));
     await this.#passEnded;
-    await Promise.allSettled([...this.#inflight.values()].map((f) => f.done));
+    const inflight = [...this.#inflight.values()];
+    await Promise.allSettled(inflight.map((f) => f.done));
     await Promise.allSettled([...this.#background]);
     this.#global.clear();
+    // Attempts still waiting for a concurrency slot were never submitted: hand them back too.
+    await this.#release(inflight.filter((f) => !f.started).map((f) => f.claimed)).catch((err: Error) =>
+      this.#emitError(err),
+    );
   }
 
   #scheduleHeartbeat(): void {
@@ -870,7 +881,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   /**
    * Give back attempts claimed but not started: a queued one is queued again, one taken over keeps its status
-   * without a lease, so that any orchestrator claims it at its next poll.
+   * without a lease, so that any orchestrator claims it at its next poll (not after the lease expires, and not
+   * as an attempt "taken over mid-submit", which an adapter that cannot look submissions up would fail).
    */
   async #release(claimed: readonly ClaimedJobRun[]): Promise<void> {
     if (claimed.length === 0) return;
@@ -895,6 +907,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const priority = r.priority;
     const task = () =>
       this.#work(async () => {
+        entry.started = true;
         try {
           await this.#execute(r, abort.signal);
         } finally {
@@ -916,14 +929,15 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       const pool = q;
       run = () => pool.add(inPipeline, { priority, signal: abort.signal });
     }
-    const done = run()
+    const entry = { abort, done: Promise.resolve(), claimed: r, started: false };
+    entry.done = run()
       .catch((err) => {
         if (!abort.signal.aborted) this.#emitError(err as Error);
       })
       .finally(() => {
         if (this.#inflight.get(r.id)?.abort === abort) this.#inflight.delete(r.id);
       }) as Promise<void>;
-    this.#inflight.set(r.id, { abort, done });
+    this.#inflight.set(r.id, entry);
   }
 
   #request(

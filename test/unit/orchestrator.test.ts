@@ -608,4 +608,41 @@ describe('orchestrator stop', () => {
     expect(lateCalls).toEqual([]);
     await store.close();
   });
+
+  it('hands back an attempt it claimed that was still waiting for a pool slot, and leaves the submitted one leased', async () => {
+    const clock = new ManualClock(Date.parse('2025-06-02T00:00:00Z'));
+    const cluster = inMemoryAdapter({ clock, default: { durationMs: 30 * M } });
+    const store = await openStore('sqlite::memory:');
+    const orch = createOrchestrator({
+      store,
+      adapters: { default: cluster },
+      pipelines: [
+        pipe('etl', [job('a', { pool: 'one' }), job('b', { pool: 'one' })], {
+          start: new Date('2025-06-01T00:00:00Z'),
+        }),
+      ],
+      clock,
+      owner: 'host-1',
+      leaseMs: 10 * M,
+      pollMs: M,
+      schedule: false,
+      concurrency: { global: 4, pools: { one: 1 } },
+    });
+    const runId = (await orch.trigger('etl')).id;
+    await orch.start();
+    await orch.idle();
+    const before = await store.runs.jobRuns(runId);
+    expect(before.map((r) => [r.job, r.status, r.leaseOwner ?? null])).toEqual([
+      ['a', 'running', 'host-1'],
+      ['b', 'submitting', 'host-1'],
+    ]);
+    await orch.stop();
+    const after = await store.runs.jobRuns(runId);
+    expect(after.map((r) => [r.job, r.status, r.leaseOwner ?? null, r.submissionId ?? null])).toEqual([
+      ['a', 'running', 'host-1', 'in-memory-1'],
+      ['b', 'queued', null, null],
+    ]);
+    expect(cluster.history.map((h) => h.name)).toEqual(['etl.a']);
+    await store.close();
+  });
 });
