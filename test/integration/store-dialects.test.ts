@@ -350,7 +350,8 @@ for (const [dialect, urlFor] of DIALECTS) {
       const inFlight = store.knex.transaction(async (trx) => {
         began.resolve();
         await gate.promise;
-        return (await trx.raw('select 1 as one')) === undefined ? 'no result' : 'done';
+        await trx.raw('select 1');
+        return 'done';
       });
       await began.promise;
       const closing = store.close();
