@@ -257,9 +257,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   #busy = 0;
   #started = false;
   #stopped = false;
-  #pumping = false;
-  /** Settles when the scheduling pass in progress ends; {@link Orchestrator.stop} waits for it. */
-  #passEnded: Promise<void> = Promise.resolve();
+  /** The scheduling pass in progress (it never rejects); {@link Orchestrator.stop} waits for it. */
+  #pass: Promise<void> | undefined;
   #again = false;
   #activationDirty = true;
   #firstClaim = true;
@@ -400,7 +399,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   }
 
   #quiet(): boolean {
-    return this.#busy === 0 && !this.#pumping && !this.#queuesMoving();
+    return this.#busy === 0 && this.#pass === undefined && !this.#queuesMoving();
   }
 
   #checkIdle(): void {
@@ -471,7 +470,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.#heartbeatTimer = undefined;
     for (const f of this.#inflight.values())
       f.abort.abort(new OrchestratorError('SPARKPILOT_ORCHESTRATOR_STOPPED', 'stopped'));
-    await this.#passEnded;
+    await this.#pass;
     const inflight = [...this.#inflight.values()];
     await Promise.allSettled(inflight.map((f) => f.done));
     await Promise.allSettled([...this.#background]);
@@ -526,15 +525,16 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   async #pump(): Promise<void> {
     if (!this.#started || this.#stopped) return;
-    if (this.#pumping) {
+    if (this.#pass) {
       this.#again = true;
       return;
     }
-    this.#pumping = true;
-    let endPass!: () => void;
-    this.#passEnded = new Promise<void>((resolve) => {
-      endPass = resolve;
-    });
+    // Set before any of the pass runs, so that nothing it calls can start a second one.
+    this.#pass = Promise.resolve().then(() => this.#runPass());
+    await this.#pass;
+  }
+
+  async #runPass(): Promise<void> {
     try {
       await this.#work(async () => {
         try {
@@ -552,8 +552,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       if (!this.#stopped && this.#pumpAt === Number.POSITIVE_INFINITY)
         this.#wakeAt(this.#clock.now() + this.#o.pollMs);
     } finally {
-      this.#pumping = false;
-      endPass();
+      this.#pass = undefined;
       // Work that arrived after the last pass (a job ended while the next wake-up was being planned).
       if (this.#again && !this.#stopped) void this.#pump();
       else if (this.#busy === 0) setImmediate(() => this.#checkIdle());

@@ -196,9 +196,7 @@ export class StageDistributions {
     if (n === 0) return [];
     // Plain loops, no closures: this runs for every metric of every stage. The result is a copy of `qs`
     // written over, not an array literal pushed onto: with the literal, V8 threw this compiled code away
-    // ("code dependencies") and compiled it again, 4-6 compiles of `quantiles` per one-thread run of the
-    // bench folder; with the copy, 2. (Likely the literal's allocation site: V8 without allocation-site
-    // pretenuring, a diagnostic at an earlier stop, removed most recompiles of the per-stage code.)
+    // ("code dependencies") and compiled it again several times per run (see CHANGELOG).
     const out = qs.slice();
     const lo = Math.max(0, this.min[metric]!);
     if (lo === Math.max(0, this.max[metric]!)) {

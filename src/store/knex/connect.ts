@@ -120,9 +120,9 @@ export interface Store {
   /** The orchestrator's runs, job attempts and pause flags. */
   readonly runs: KnexRunRepository;
   /**
-   * Closes the connection pool when the store opened it from a URL; leaves a host's Knex alone. Queries in
-   * flight finish first; a query started once `close()` has been called fails at once with
-   * `SPARKPILOT_STORE_CLOSED`. Stop what uses the store first (an orchestrator: `await orchestrator.stop()`).
+   * Closes the connection pool when the store opened it from a URL ({@link openStore}); leaves a host's Knex
+   * alone. Closing a pool lets the queries in flight finish, and fails a query started after `close()` at once
+   * with `SPARKPILOT_STORE_CLOSED`. Stop what uses the store first (an orchestrator: `await orchestrator.stop()`).
    */
   close(): Promise<void>;
 }
