@@ -18,7 +18,7 @@ export function summarizeAttempt(m: ApplicationAttemptModel): string {
   const when =
     a.startTimeEpoch > 0 ? a.startTime.replace('T', ' ').replace(/\.\d+GMT$/, ' GMT') : 'unknown start';
   lines.push(
-    `  Spark ${a.appSparkVersion || '(unknown version)'} · user ${a.sparkUser || '?'} · started ${when} · ${
+    `  Spark ${m.sparkVersion || a.appSparkVersion || '(unknown version)'} · user ${a.sparkUser || '?'} · started ${when} · ${
       a.completed ? `ran ${formatDuration(a.duration)}` : 'INCOMPLETE (no application end)'
     }`,
   );

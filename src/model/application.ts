@@ -28,6 +28,16 @@ export interface ApplicationAttemptInfo {
   endTimeEpoch: number;
   /** `lastUpdated` in epoch ms. */
   lastUpdatedEpoch: number;
+  /** The driver's exit code from `SparkListenerApplicationEnd` (Spark 4.0+); absent while incomplete. */
+  exitCode?: number;
+  /**
+   * The folder the log was read from, as a `file:` URL (for a rolling or Spark 1.2 log folder, the folder
+   * holding it). The History Server (4.2+) gives the log directory it was configured with, which is the same
+   * folder when it reads the one the log is in; sparkpilot gives it for logs read from files, not from zips.
+   */
+  logSourceName?: string;
+  /** As {@link ApplicationAttemptInfo.logSourceName}: without a display name, the History Server gives the same. */
+  logSourceFullPath?: string;
 }
 
 /** An application (`ApplicationInfo`). */

@@ -54,6 +54,12 @@ export interface ApplicationAttemptModel {
    * it exceeds 2^53.
    */
   sparkContextId?: string;
+  /**
+   * The Spark version the log names: `SparkListenerLogStart`'s, or else the one of Databricks'
+   * `DBCEventLoggingListenerMetadata`, which the History Server does not read (its `appSparkVersion` is
+   * then empty, and so is the model's). Absent when the log names none (Spark 1.2 logs).
+   */
+  sparkVersion?: string;
   /** The driver's exit code, from `SparkListenerApplicationEnd` (Spark 4.0+). */
   exitCode?: number;
   /** The files this attempt was read from, in read order. */

@@ -4,11 +4,14 @@
  * @module
  */
 
-/** JVM and Scala versions of the driver. */
+/**
+ * JVM and Scala versions of the driver. A field the log does not give is absent, as the History Server
+ * leaves it out (a log without `JVM Information` gets `{}`).
+ */
 export interface RuntimeInfo {
-  javaVersion: string | null;
-  javaHome: string | null;
-  scalaVersion: string | null;
+  javaVersion?: string;
+  javaHome?: string;
+  scalaVersion?: string;
 }
 
 /** An executor resource request of a resource profile. */

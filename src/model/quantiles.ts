@@ -40,13 +40,15 @@ export interface ExecutorMetricsDistributions {
 
 /**
  * The History Server's `executorMetricsDistributions` of a stage attempt (`withSummaries=true`), computed
- * from its per-executor summaries.
+ * from its per-executor summaries; `undefined` when it has none (a skipped stage, or no task ended yet), as
+ * the History Server then leaves the field out.
  */
 export function executorMetricsDistributions(
   stage: Pick<StageData, 'executorSummary'>,
   qs: readonly number[] = [0, 0.25, 0.5, 0.75, 1],
-): ExecutorMetricsDistributions {
-  const summaries = Object.values(stage.executorSummary);
+): ExecutorMetricsDistributions | undefined {
+  const summaries = Object.values(stage.executorSummary ?? {});
+  if (summaries.length === 0) return undefined;
   const of = (f: (s: (typeof summaries)[number]) => number) => quantilesOf(summaries.map(f), qs);
   const names = new Set<string>();
   for (const s of summaries) for (const k of Object.keys(s.peakMemoryMetrics ?? {})) names.add(k);

@@ -87,7 +87,7 @@ export function summarize(
     name: model.application.name,
     jobKey: jobKeyOf(model.application.name),
     sparkUser: attempt.sparkUser,
-    sparkVersion: attempt.appSparkVersion,
+    sparkVersion: model.sparkVersion ?? attempt.appSparkVersion,
     status: statusOf(model),
     startTime: attempt.startTimeEpoch,
     endTime: attempt.endTimeEpoch,

@@ -24,3 +24,16 @@ export async function incompleteThenComplete(): Promise<[ApplicationAttemptModel
   const [b] = (await c.collect(full)).applications;
   return [a!, b!];
 }
+
+/**
+ * What a model says whatever it was read from: without its sources, warnings, and the folder its attempt
+ * names as its log source (`logSourceName`, `logSourceFullPath`), so that models of one log read from two
+ * places compare equal.
+ */
+export function readFromAnywhere(
+  m: ApplicationAttemptModel,
+): Omit<ApplicationAttemptModel, 'sources' | 'warnings'> {
+  const { sources: _s, warnings: _w, ...rest } = m;
+  const attempts = m.application.attempts.map(({ logSourceName: _n, logSourceFullPath: _p, ...a }) => a);
+  return { ...rest, application: { ...m.application, attempts } };
+}

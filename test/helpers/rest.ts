@@ -31,7 +31,8 @@ function stageOut(s: StageData, details: boolean, withSummaries: boolean): Recor
   const { taskMetricsDistributions, executorSummary, ...rest } = s;
   const out: Record<string, unknown> = { ...rest };
   if (details) out.executorSummary = executorSummary;
-  if (withSummaries) out.executorMetricsDistributions = executorMetricsDistributions(s);
+  const executorDistributions = withSummaries ? executorMetricsDistributions(s) : undefined;
+  if (executorDistributions) out.executorMetricsDistributions = executorDistributions;
   if (withSummaries && taskMetricsDistributions)
     out.taskMetricsDistributions = selectQuantiles(taskMetricsDistributions, [0, 0.25, 0.5, 0.75, 1]);
   return out;
@@ -54,7 +55,12 @@ export function rest(models: ApplicationAttemptModel[], url: string): unknown {
     const runningOk = statuses.length === 0 || statuses.includes('running');
     const list = [...byId.values()]
       .map(applicationInfo)
-      .sort((a, b) => b.attempts[0]!.endTimeEpoch - a.attempts[0]!.endTimeEpoch)
+      // The History Server's listing index: the newest attempt's end, descending; then the id, descending.
+      .sort(
+        (a, b) =>
+          b.attempts[0]!.endTimeEpoch - a.attempts[0]!.endTimeEpoch ||
+          (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+      )
       .filter((app) => {
         const running = !app.attempts[0]!.completed;
         return (

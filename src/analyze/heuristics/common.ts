@@ -151,7 +151,7 @@ export function executorGcRatio(executors: readonly ExecutorSummary[]): number {
 
 /** The Spark version as `[major, minor]`, or `undefined` when the log does not say. */
 export function sparkVersion(model: ApplicationAttemptModel): [number, number] | undefined {
-  const m = /^(\d+)\.(\d+)/.exec(model.application.attempts[0]?.appSparkVersion ?? '');
+  const m = /^(\d+)\.(\d+)/.exec(model.sparkVersion ?? model.application.attempts[0]?.appSparkVersion ?? '');
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 

@@ -3,7 +3,8 @@
  * legacy log), splits lines without decoding the ones it skips, and feeds events to the replayer.
  * @module
  */
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { EventLogError, throwIfAborted } from '../../errors.js';
 import type { ApplicationAttemptModel, CollectionStats, CollectionWarning } from '../../model/attempt.js';
 import { bytesAt, quoteAt } from './bytes.js';
@@ -422,7 +423,13 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
         : 'the log has no SparkListenerApplicationEnd (the application crashed, is running, or the log was cut off); the model is marked incomplete.',
     });
   }
-  return replayer.finish(unit.parts.map((p) => p.name));
+  // The folder holding the log (for a rolling or Spark 1.2 log folder, the folder holding that folder);
+  // none for a log inside a zip.
+  const logSource = unit.name.includes('!') ? undefined : pathToFileURL(dirname(unit.name)).href;
+  return replayer.finish(
+    unit.parts.map((p) => p.name),
+    logSource,
+  );
 }
 
 function notSpark(file: string, firstLine: string | undefined, empty = false): EventLogError {

@@ -35,6 +35,12 @@ class DDSketch {
     return Math.round(GAMMA ** keys[keys.length - 1]!);
   }
 
+  /** Add every value of `other`. */
+  addAll(other: DDSketch): void {
+    this.zeros += other.zeros;
+    for (const [k, c] of other.buckets) this.buckets.set(k, (this.buckets.get(k) ?? 0) + c);
+  }
+
   sortedKeys(): number[] {
     return [...this.buckets.keys()].sort((a, b) => a - b);
   }
@@ -81,6 +87,37 @@ function giveRows(rows: Float64Array): void {
   }
 }
 
+/**
+ * Values of one metric from tasks that did not succeed. The History Server counts them in a few quantiles
+ * (see {@link StageDistributions.addOther}); exact up to the stage's capacity, then a sketch.
+ */
+class OtherValues {
+  values = new Float64Array(8);
+  n = 0;
+  sketch: DDSketch | null = null;
+
+  add(v: number, capacity: number): void {
+    const x = Math.max(v, 0);
+    if (this.sketch !== null) {
+      this.sketch.add(x);
+      return;
+    }
+    if (this.n === capacity) {
+      this.sketch = new DDSketch();
+      for (let i = 0; i < this.n; i++) this.sketch.add(this.values[i]!);
+      this.sketch.add(x);
+      this.values = new Float64Array(0);
+      return;
+    }
+    if (this.n === this.values.length) {
+      const grown = new Float64Array(Math.min(capacity, this.n * 2));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.n++] = x;
+  }
+}
+
 /** Rows buffered between folds once a stage is past its capacity. */
 const FOLD_ROWS = 256;
 
@@ -107,6 +144,8 @@ export class StageDistributions {
   private sketches: DDSketch[] | null = null;
   private readonly min: Float64Array;
   private readonly max: Float64Array;
+  /** By metric: values of tasks that did not succeed (see {@link StageDistributions.addOther}). */
+  private others: (OtherValues | undefined)[] | null = null;
 
   /**
    * @param width - metrics per row
@@ -148,6 +187,22 @@ export class StageDistributions {
     for (let i = 0; i < w; i++) rows[at + i] = values[i]!;
     this.n++;
     this.total++;
+  }
+
+  /**
+   * Add a value of `metric` from a task that did not succeed. The History Server sorts `duration`,
+   * `schedulerDelay` and `gettingResultTime` over every finished task of the stage (its indexes of the other
+   * metrics hold only successful tasks), while the ranks of its quantiles come from the successful tasks'
+   * count: such values then count in that metric's quantiles, and not in {@link StageDistributions.count}.
+   */
+  addOther(metric: number, value: number): void {
+    this.others ??= [];
+    let o = this.others[metric];
+    if (o === undefined) {
+      o = new OtherValues();
+      this.others[metric] = o;
+    }
+    o.add(value, this.capacity);
   }
 
   /** Room for one more row: a larger buffer while the rows fit the capacity, else the rows folded. */
@@ -194,6 +249,8 @@ export class StageDistributions {
   quantiles(metric: number, qs: readonly number[]): number[] {
     const n = this.total;
     if (n === 0) return [];
+    const other = this.others?.[metric];
+    if (other !== undefined) return this.quantilesWithOthers(metric, other, qs);
     // Plain loops, no closures: this runs for every metric of every stage. The result is a copy of `qs`
     // written over, not an array literal pushed onto: with the literal, V8 threw this compiled code away
     // ("code dependencies") and compiled it again several times per run (see CHANGELOG).
@@ -218,6 +275,38 @@ export class StageDistributions {
     }
     if (this.n > 0) this.fold();
     const sketch = this.sketches[metric]!;
+    const keys = sketch.sortedKeys();
+    for (let i = 0; i < qs.length; i++) out[i] = sketch.valueAtRank(rankOf(qs[i]!, n), keys);
+    return out;
+  }
+
+  /**
+   * Quantiles of a metric with values of tasks that did not succeed: ranks over the successful tasks'
+   * count, values from all of them (see {@link StageDistributions.addOther}). Rare, and apart from the
+   * common path.
+   */
+  private quantilesWithOthers(metric: number, other: OtherValues, qs: readonly number[]): number[] {
+    const n = this.total;
+    const out = qs.slice();
+    if (this.sketches === null && other.sketch === null) {
+      const w = this.width;
+      const col = new Float64Array(n + other.n);
+      for (let r = 0; r < n; r++) col[r] = Math.max(this.rows[r * w + metric]!, 0);
+      col.set(other.values.subarray(0, other.n), n);
+      col.sort();
+      for (let i = 0; i < qs.length; i++) out[i] = col[rankOf(qs[i]!, n)]!;
+      return out;
+    }
+    // Past the capacity on either side: one sketch of both.
+    const sketch = new DDSketch();
+    if (this.sketches === null) {
+      for (let r = 0; r < this.n; r++) sketch.add(Math.max(this.rows[r * this.width + metric]!, 0));
+    } else {
+      if (this.n > 0) this.fold();
+      sketch.addAll(this.sketches[metric]!);
+    }
+    if (other.sketch === null) for (let i = 0; i < other.n; i++) sketch.add(other.values[i]!);
+    else sketch.addAll(other.sketch);
     const keys = sketch.sortedKeys();
     for (let i = 0; i < qs.length; i++) out[i] = sketch.valueAtRank(rankOf(qs[i]!, n), keys);
     return out;

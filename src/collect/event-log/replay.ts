@@ -12,6 +12,7 @@ import type {
   ApplicationEnvironmentInfo,
   PropertyPair,
   ResourceProfileInfo,
+  RuntimeInfo,
 } from '../../model/environment.js';
 import type { ExecutorSummary, ResourceInformation } from '../../model/executor.js';
 import type { FailureSummary } from '../../model/failures.js';
@@ -198,6 +199,12 @@ interface LiveJob {
   skippedStages: Set<number>;
   completedIndices: StageIndexSet;
   killed: Map<string, number>;
+  /**
+   * The job as the History Server last wrote it once it ended: at its end, and again whenever a task end
+   * finishes one of its stages. Tasks that end after the job without finishing a stage (speculative copies
+   * killed, tasks of a cancelled stage) change the live job but not what it serves.
+   */
+  written: JobData | null;
 }
 
 interface LiveExecStageSummary {
@@ -286,6 +293,33 @@ function peakToRecord(peak: Float64Array): ExecutorMetrics {
   return out;
 }
 
+/** A finished task's time fetching its result, as the History Server's `AppStatusUtils.gettingResultTime`. */
+function gettingResultTime(m: Float64Array, launch: number, duration: number): number {
+  const fetchStart = m[T.gettingResultTime]!;
+  return fetchStart > 0 ? (duration > 0 ? launch + duration - fetchStart : 0) : 0;
+}
+
+/** A finished task's scheduler delay, as the History Server's `AppStatusUtils.schedulerDelay`. */
+function schedulerDelay(m: Float64Array, duration: number, gettingResult: number): number {
+  return Math.max(
+    0,
+    duration -
+      m[M.executorRunTime]! -
+      m[M.executorDeserializeTime]! -
+      m[M.resultSerializationTime]! -
+      gettingResult,
+  );
+}
+
+/** The driver's JVM and Scala versions, each only when the log gives it (as the History Server serves them). */
+function runtimeInfo(jvm: Json): RuntimeInfo {
+  const out: RuntimeInfo = {};
+  if (typeof jvm['Java Version'] === 'string') out.javaVersion = jvm['Java Version'];
+  if (typeof jvm['Java Home'] === 'string') out.javaHome = jvm['Java Home'];
+  if (typeof jvm['Scala Version'] === 'string') out.scalaVersion = jvm['Scala Version'];
+  return out;
+}
+
 /** Key of a stage attempt in the replay's maps. */
 function stageKey(stageId: number, attemptId: number): number {
   return stageId * 1_000_000 + attemptId;
@@ -296,6 +330,25 @@ function pairs(section: Json): PropertyPair[] {
   return Object.entries(section as Record<string, unknown>).map(([k, v]) => [k, String(v)] as PropertyPair);
 }
 
+/**
+ * The default of `spark.redaction.regex` in Spark 4.3. The History Server redacts with it again when it
+ * serves an environment (a log written with a narrower pattern, or before a key was sensitive, still gets
+ * its secrets hidden), matching the key or else the value.
+ */
+const REDACTION_PATTERN = /secret|password|token|access[.]?key|credential/i;
+/** What Spark writes in place of a redacted value. */
+const REDACTED_VALUE = '*********(redacted)';
+
+/** Properties with the values the History Server would hide replaced, as it serves them. */
+function redacted(pairs: PropertyPair[]): PropertyPair[] {
+  for (let i = 0; i < pairs.length; i++) {
+    const [k, v] = pairs[i]!;
+    if (v !== REDACTED_VALUE && (REDACTION_PATTERN.test(k) || REDACTION_PATTERN.test(v)))
+      pairs[i] = [k, REDACTED_VALUE];
+  }
+  return pairs;
+}
+
 function sortedPairs(section: Json): PropertyPair[] {
   return pairs(section).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
@@ -303,7 +356,7 @@ function sortedPairs(section: Json): PropertyPair[] {
 function accumulables(list: Json): AccumulableInfo[] {
   if (!Array.isArray(list)) return [];
   const out: AccumulableInfo[] = [];
-  for (const a of list) {
+  for (const a of scalaHashMapOrder(list)) {
     if (!a || a.Internal === true) continue;
     const name = a.Name;
     if (typeof name !== 'string' || name.startsWith('internal.metrics.')) continue;
@@ -315,7 +368,39 @@ function accumulables(list: Json): AccumulableInfo[] {
     if (a.Update !== undefined) info.update = String(a.Update);
     out.push(info);
   }
-  return out.sort((x, y) => x.id - y.id);
+  return out;
+}
+
+/**
+ * A stage's accumulables in the order the History Server lists them. Spark reads them into a
+ * `scala.collection.mutable.HashMap` keyed by id (`StageInfo.accumulables`) and lists its values as that
+ * map iterates (Scala 2.13): by bucket, the hash's low bits, then by hash within a bucket. The table starts
+ * at 16 buckets and doubles whenever an insertion would reach 3/4 of them, so the order depends on how many
+ * ids the log lists, the internal ones included.
+ */
+function scalaHashMapOrder(list: Json[]): Json[] {
+  const byId = new Map<number, Json>();
+  let buckets = 16;
+  for (const a of list) {
+    if (!a) continue;
+    if (byId.size + 1 >= Math.floor(buckets * 0.75)) buckets *= 2;
+    byId.set(num(a.ID), a);
+  }
+  const keyed = [...byId].map(([id, a]) => ({ hash: scalaLongHash(id), a }));
+  const mask = buckets - 1;
+  keyed.sort((x, y) => (x.hash & mask) - (y.hash & mask) || x.hash - y.hash);
+  return keyed.map((k) => k.a);
+}
+
+/** Scala's `##` of a Long (the Int itself when it fits, else Java's `Long.hashCode`), then HashMap's spread. */
+function scalaLongHash(id: number): number {
+  let h: number;
+  if (Number.isSafeInteger(id) && id >= -0x80000000 && id <= 0x7fffffff) h = id | 0;
+  else {
+    const big = BigInt.asUintN(64, BigInt(Math.trunc(id)));
+    h = Number(BigInt.asIntN(32, big ^ (big >> 32n)));
+  }
+  return h ^ (h >>> 16);
 }
 
 function emptyMetrics(): Float64Array {
@@ -335,6 +420,8 @@ const MAX_FAILURE_IDS = 50;
  */
 export class EventReplayer {
   private sparkVersion = '';
+  /** Databricks' `Spark Version`: not the History Server's `appSparkVersion`, which only LogStart sets. */
+  private databricksSparkVersion = '';
   private appId: string | undefined;
   private appName = '';
   private attempt: ApplicationAttemptInfo | undefined;
@@ -350,7 +437,7 @@ export class EventReplayer {
   private readonly liveTasks = new TaskIdSet();
   private readonly record = newTaskRecord();
   private readonly scratchPeak = new Float64Array(N_EXECUTOR_METRICS);
-  private readonly resourceProfiles = new Map<number, { info: ResourceProfileInfo; maxTasks?: number }>();
+  private readonly resourceProfiles = new Map<number, { info: ResourceProfileInfo }>();
   private environment: ApplicationEnvironmentInfo | undefined;
   private readonly sql = new Map<number, LiveSql>();
   private readonly jobToSql = new Map<number, number>();
@@ -427,7 +514,7 @@ export class EventReplayer {
         this.sparkVersion = String(e['Spark Version'] ?? '');
         return;
       case 'DBCEventLoggingListenerMetadata':
-        if (!this.sparkVersion) this.sparkVersion = String(e['Spark Version'] ?? '');
+        this.databricksSparkVersion = String(e['Spark Version'] ?? '');
         if (e['SparkContext Id'] !== undefined) this.sparkContextId = String(e['SparkContext Id']);
         return;
       case 'SparkListenerApplicationStart':
@@ -528,6 +615,7 @@ export class EventReplayer {
     this.completed = true;
     if (typeof e.ExitCode === 'number') this.exitCode = e.ExitCode;
     if (this.attempt) {
+      if (this.exitCode !== undefined) this.attempt.exitCode = this.exitCode;
       this.attempt.endTime = formatSparkDate(time);
       this.attempt.endTimeEpoch = time;
       this.attempt.lastUpdated = formatSparkDate(time);
@@ -542,21 +630,17 @@ export class EventReplayer {
     const jvm = e['JVM Information'] ?? {};
     const spark = e['Spark Properties'];
     this.environment = {
-      runtime: {
-        javaVersion: jvm['Java Version'] ?? null,
-        javaHome: jvm['Java Home'] ?? null,
-        scalaVersion: jvm['Scala Version'] ?? null,
-      },
-      sparkProperties: sortedPairs(spark),
-      hadoopProperties: sortedPairs(e['Hadoop Properties']),
-      systemProperties: sortedPairs(e['System Properties']),
-      metricsProperties: sortedPairs(e['Metrics Properties']),
+      runtime: runtimeInfo(jvm),
+      sparkProperties: redacted(sortedPairs(spark)),
+      hadoopProperties: redacted(sortedPairs(e['Hadoop Properties'])),
+      systemProperties: redacted(sortedPairs(e['System Properties'])),
+      metricsProperties: redacted(sortedPairs(e['Metrics Properties'])),
       classpathEntries: sortedPairs(e['Classpath Entries']),
       resourceProfiles: [],
     };
-    const cpus = spark?.['spark.task.cpus'];
-    if (cpus !== undefined && Number.isFinite(Number(cpus)))
-      this.defaultCpusPerTask = Math.trunc(Number(cpus));
+    // Spark 4.3 reads spark.task.cpus as a decimal (fractional CPUs per task); an unreadable value is ignored.
+    const cpus = Number(spark?.['spark.task.cpus']);
+    if (Number.isFinite(cpus) && cpus > 0) this.defaultCpusPerTask = cpus;
   }
 
   private onResourceProfileAdded(e: Json): void {
@@ -574,13 +658,7 @@ export class EventReplayer {
     for (const [k, v] of Object.entries((e['Task Resource Requests'] ?? {}) as Record<string, Json>)) {
       taskResources[k] = { resourceName: String(v['Resource Name'] ?? k), amount: num(v.Amount) };
     }
-    const cores = executorResources.cores?.amount;
-    const cpus = taskResources.cpus?.amount;
-    const entry: { info: ResourceProfileInfo; maxTasks?: number } = {
-      info: { id, executorResources, taskResources },
-    };
-    if (cores !== undefined && cpus) entry.maxTasks = Math.floor(cores / cpus);
-    this.resourceProfiles.set(id, entry);
+    this.resourceProfiles.set(id, { info: { id, executorResources, taskResources } });
   }
 
   private getOrCreateExecutor(id: string, time: number): LiveExecutor {
@@ -637,11 +715,13 @@ export class EventReplayer {
     exec.data.isActive = true;
     exec.data.totalCores = num(info['Total Cores']);
     const rpId = num(info['Resource Profile Id']);
-    const rp = this.resourceProfiles.get(rpId);
-    const cpusPerTask = rp?.info.taskResources.cpus?.amount
-      ? Math.trunc(rp.info.taskResources.cpus.amount)
-      : this.defaultCpusPerTask;
-    exec.data.maxTasks = rp?.maxTasks ?? Math.floor(exec.data.totalCores / (cpusPerTask || 1));
+    // As a History Server replaying a log: the executor's cores over its profile's CPUs per task (or
+    // spark.task.cpus). It never uses a profile's own task limit there, as a profile read from a log does
+    // not know its executors' cores.
+    const rpCpus = this.resourceProfiles.get(rpId)?.info.taskResources.cpus?.amount;
+    const cpusPerTask = rpCpus !== undefined && rpCpus > 0 ? rpCpus : this.defaultCpusPerTask;
+    // Spark divides decimals (scale 9): the small epsilon undoes binary rounding (3 / 0.1 is 29.999...).
+    exec.data.maxTasks = Math.min(2 ** 31 - 1, Math.floor(exec.data.totalCores / cpusPerTask + 1e-9));
     exec.data.executorLogs = { ...(info['Log Urls'] ?? {}) };
     exec.data.attributes = { ...(info.Attributes ?? {}) };
     const resources: Record<string, ResourceInformation> = {};
@@ -837,6 +917,7 @@ export class EventReplayer {
       skippedStages: new Set(),
       completedIndices: new StageIndexSet(),
       killed: new Map(),
+      written: null,
     };
     this.jobs.set(jobId, job);
     this.liveJobs.set(jobId, job);
@@ -857,7 +938,7 @@ export class EventReplayer {
         stage.status = 'SKIPPED';
         job.skippedStages.add(stage.stageId);
         job.data.numSkippedTasks += num(stage.info['Number of Tasks']);
-        job.data.numActiveStages -= 1;
+        // Not counted as active when it never ran: no numActiveStages change (SPARK-41683, Spark 3.4).
         this.liveStages.delete(key);
         stage.live = false;
       }
@@ -870,6 +951,7 @@ export class EventReplayer {
     const sqlId = this.jobToSql.get(jobId);
     if (sqlId !== undefined)
       this.sql.get(sqlId)?.jobs.set(jobId, status === 'SUCCEEDED' ? 'success' : 'failed');
+    job.written = this.jobToApi(job);
   }
 
   private onStageSubmitted(e: Json): void {
@@ -1016,9 +1098,15 @@ export class EventReplayer {
         job.numKilledTasks += killed;
         if (killed) bump(job.killed, killReason(reasonObj));
       }
-      if (completed && hasMetrics) this.addToDistributions(stage, v, launch, duration);
+      // As the History Server: a task it saw start, with zeros for metrics its end does not carry (Spark's
+      // JsonProtocol reads a missing "Task Metrics" as empty metrics).
+      if (live) {
+        if (completed) this.addToDistributions(stage, v, launch, duration);
+        else this.addOtherToDistributions(stage, v, launch, duration);
+      }
       if (stage.activeTasks === 0 && (stage.status === 'COMPLETE' || stage.status === 'FAILED')) {
         this.retireStage(key, stage);
+        for (const job of stage.jobs) if (job.written !== null) job.written = this.jobToApi(job);
       }
     }
     const exec = this.liveExecutors.get(execId);
@@ -1045,21 +1133,30 @@ export class EventReplayer {
     }
     const v = this.sketchValues;
     for (let i = 0; i < N_METRICS; i++) v[i] = m[i]!; // no view object per task, as `set(subarray)` makes
-    const fetchStart = m[T.gettingResultTime]!;
-    const gettingResult = fetchStart > 0 ? (duration > 0 ? launch + duration - fetchStart : 0) : 0;
+    const gettingResult = gettingResultTime(m, launch, duration);
     v[D_DURATION] = duration;
     v[D_GETTING_RESULT] = gettingResult;
-    v[D_SCHEDULER_DELAY] = Math.max(
-      0,
-      duration -
-        m[M.executorRunTime]! -
-        m[M.executorDeserializeTime]! -
-        m[M.resultSerializationTime]! -
-        gettingResult,
-    );
+    v[D_SCHEDULER_DELAY] = schedulerDelay(m, duration, gettingResult);
     v[D_READ_BYTES] = m[M.localBytesRead]! + m[M.remoteBytesRead]!;
     v[D_TOTAL_BLOCKS] = m[M.localBlocksFetched]! + m[M.remoteBlocksFetched]!;
     dist.add(v);
+  }
+
+  /**
+   * A finished task that did not succeed: the History Server still sorts its duration, scheduler delay and
+   * getting-result time into those quantiles (AppStatusStore's `taskSummary` scans indexes of every task
+   * there, while the other metrics of such a task are negative in its store and left out).
+   */
+  private addOtherToDistributions(stage: LiveStage, m: Float64Array, launch: number, duration: number): void {
+    let dist = stage.dist;
+    if (dist === null) {
+      dist = new StageDistributions(N_DIST, this.options.exactQuantileValues);
+      stage.dist = dist;
+    }
+    dist.addOther(D_DURATION, duration);
+    const gettingResult = gettingResultTime(m, launch, duration);
+    dist.addOther(D_GETTING_RESULT, gettingResult);
+    dist.addOther(D_SCHEDULER_DELAY, schedulerDelay(m, duration, gettingResult));
   }
 
   private distributions(stage: LiveStage): TaskMetricDistributions | undefined {
@@ -1158,8 +1255,11 @@ export class EventReplayer {
     if (typeof err === 'string' && err) s.data.errorMessage = err;
   }
 
-  /** Build the model. `lastUpdated` is the time of the last event read when the log is incomplete. */
-  finish(sources: string[]): ApplicationAttemptModel {
+  /**
+   * Build the model. `lastUpdated` is the time of the last event read when the log is incomplete.
+   * `logSource` is the folder the log was read from (a `file:` URL), when it was read from a file.
+   */
+  finish(sources: string[], logSource?: string): ApplicationAttemptModel {
     // Every stage's task summary is computed here, not in `stageToApi`: a smaller function to compile.
     for (const stage of this.stages.values()) {
       if (stage.live || stage.finalDist === undefined) stage.finalDist = this.distributions(stage);
@@ -1176,6 +1276,10 @@ export class EventReplayer {
       endTimeEpoch: -1,
       lastUpdatedEpoch: this.lastEventTime || -1,
     };
+    if (logSource !== undefined) {
+      attempt.logSourceName = logSource;
+      attempt.logSourceFullPath = logSource;
+    }
     if (!attempt.completed && this.lastEventTime > attempt.lastUpdatedEpoch) {
       attempt.lastUpdatedEpoch = this.lastEventTime;
       attempt.lastUpdated = formatSparkDate(this.lastEventTime);
@@ -1184,7 +1288,9 @@ export class EventReplayer {
     const model: ApplicationAttemptModel = {
       appId,
       application: { id: appId, name: this.appName, attempts: [attempt] },
-      jobs: [...this.jobs.values()].map((j) => this.jobToApi(j)).sort((a, b) => b.jobId - a.jobId),
+      jobs: [...this.jobs.values()]
+        .map((j) => j.written ?? this.jobToApi(j))
+        .sort((a, b) => b.jobId - a.jobId),
       stages: [...this.stages.values()]
         .map((s) => this.stageToApi(s))
         .sort((a, b) => b.stageId - a.stageId || b.attemptId - a.attemptId),
@@ -1200,6 +1306,8 @@ export class EventReplayer {
     };
     if (attempt.attemptId !== undefined) model.attemptId = attempt.attemptId;
     if (this.sparkContextId !== undefined) model.sparkContextId = this.sparkContextId;
+    const sparkVersion = this.sparkVersion || this.databricksSparkVersion;
+    if (sparkVersion) model.sparkVersion = sparkVersion;
     if (this.exitCode !== undefined) model.exitCode = this.exitCode;
     return model;
   }
@@ -1221,7 +1329,7 @@ export class EventReplayer {
 
   private environmentToApi(): ApplicationEnvironmentInfo {
     const env: ApplicationEnvironmentInfo = this.environment ?? {
-      runtime: { javaVersion: null, javaHome: null, scalaVersion: null },
+      runtime: {},
       sparkProperties: [],
       hadoopProperties: [],
       systemProperties: [],

@@ -384,6 +384,7 @@ export class KnexApplicationRepository implements ApplicationRepository {
     };
     if (String(row.attempt_id)) model.attemptId = String(row.attempt_id);
     if (extra.sparkContextId !== undefined) model.sparkContextId = extra.sparkContextId;
+    if (extra.sparkVersion !== undefined) model.sparkVersion = extra.sparkVersion;
     if (extra.exitCode !== undefined) model.exitCode = extra.exitCode;
     return orderKeys(model);
   }
@@ -540,6 +541,7 @@ function orderKeys(m: ApplicationAttemptModel): ApplicationAttemptModel {
     failures: m.failures,
   });
   if (m.sparkContextId !== undefined) out.sparkContextId = m.sparkContextId;
+  if (m.sparkVersion !== undefined) out.sparkVersion = m.sparkVersion;
   if (m.exitCode !== undefined) out.exitCode = m.exitCode;
   Object.assign(out, { sources: m.sources, stats: m.stats, warnings: m.warnings });
   return out as ApplicationAttemptModel;

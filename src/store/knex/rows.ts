@@ -63,7 +63,15 @@ function childRows(m: ApplicationAttemptModel, tags: string[]): ChildRows {
  */
 function contentHash(row: Row, m: ApplicationAttemptModel, children: ChildRows): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify([m.appId, m.attemptId ?? null, m.sparkContextId ?? null, m.exitCode ?? null]));
+  h.update(
+    JSON.stringify([
+      m.appId,
+      m.attemptId ?? null,
+      m.sparkContextId ?? null,
+      m.exitCode ?? null,
+      m.sparkVersion ?? null,
+    ]),
+  );
   h.update(JSON.stringify(m.stats));
   for (const part of [row.application, row.environment, row.tags] as string[]) h.update(`\n${part}`);
   for (const rows of Object.values(children) as Row[][]) {
@@ -110,6 +118,7 @@ export function prepareAttempt(model: ApplicationAttemptModel, tags: string[] | 
       stats: model.stats,
       warnings: model.warnings,
       ...(model.sparkContextId !== undefined ? { sparkContextId: model.sparkContextId } : {}),
+      ...(model.sparkVersion !== undefined ? { sparkVersion: model.sparkVersion } : {}),
       ...(model.exitCode !== undefined ? { exitCode: model.exitCode } : {}),
     }),
   };
