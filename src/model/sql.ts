@@ -20,7 +20,12 @@ export interface SqlExecution {
   runningJobIds: number[];
   successJobIds: number[];
   failedJobIds: number[];
-  /** The root execution of a nested one (Spark 3.4+). */
-  rootExecutionId?: number;
+  /** The root execution of a nested one (Spark 3.4+); its own id when it is not nested. */
+  rootExecutionId: number;
+  /** The query's id (Spark 3.5+). */
+  queryId?: string;
+  /** `""` when it ended without error (Spark 3.4+ logs say so); absent when the log does not say. */
   errorMessage?: string;
+  /** The SQL configs the session had changed from their defaults (Spark 3.1+), as Spark redacted them. */
+  modifiedConfigs: Record<string, string>;
 }

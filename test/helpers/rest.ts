@@ -129,6 +129,18 @@ export function rest(models: ApplicationAttemptModel[], url: string): unknown {
       return model.executors;
     case 'environment':
       return model.environment;
+    case 'sql': {
+      // Without the plan graph (`details=false`): sparkpilot keeps the plan text only.
+      if (q.get('details') !== 'false' || rest.length > 1) throw new NotReproduced(url);
+      const offset = Number(q.get('offset') ?? 0);
+      const length = Number(q.get('length') ?? 20);
+      return model.sql.slice(offset, offset + length).map((s) => ({
+        ...s,
+        nodes: [],
+        edges: [],
+        ...(q.get('planDescription') === 'false' ? { planDescription: '' } : {}),
+      }));
+    }
     default:
       throw new NotReproduced(url);
   }

@@ -116,11 +116,19 @@ describe(`History Server parity with a live Spark ${answers.sparkVersion} Histor
               e.id === 'driver' ? { ...e, totalDuration: undefined } : e,
             );
             for (const e of expected as { id: string; totalDuration?: number }[])
-              if (e.id === 'driver') e.totalDuration = undefined;
+              if (e.id === 'driver') delete e.totalDuration;
           }
         }
         const ignore =
           appId === 'app-20200706201101-0003' ? new Set([...IGNORE, ...OLD_PUSH_METRICS]) : IGNORE;
+        if (url.includes('/sql?')) {
+          // A running execution: the History Server counts its duration up to the time it is asked.
+          for (const e of expected as { status: string; duration?: number }[])
+            if (e.status === 'RUNNING') delete e.duration;
+          // `details` (the call site) is sparkpilot's addition; the REST answer does not have it.
+          compareRest(actual, expected, url, diffs, { ignore, added: new Set([...ADDED, 'details']) });
+          continue;
+        }
         compareRest(actual, expected, url, diffs, { ignore, added: ADDED });
       }
       expect(diffs).toEqual([]);

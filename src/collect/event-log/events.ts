@@ -35,11 +35,12 @@ export const MODELLED_EVENTS: ReadonlySet<string> = new Set([
   'SparkListenerNodeExcludedForStage',
   'SparkListenerSQLExecutionStart',
   'SparkListenerSQLExecutionEnd',
+  'SparkListenerSQLAdaptiveExecutionUpdate',
 ]);
 
 /**
  * Events Spark writes that the model does not need: recognised and skipped without parsing. (Storage
- * block updates, live-only metric updates, AQE plan updates, catalog and streaming events.)
+ * block updates, live-only metric updates, AQE metric updates, catalog and streaming events.)
  */
 export const KNOWN_SKIPPED_EVENTS: ReadonlySet<string> = new Set([
   'SparkListenerBlockManagerRemoved',
@@ -52,7 +53,6 @@ export const KNOWN_SKIPPED_EVENTS: ReadonlySet<string> = new Set([
   'SparkListenerUnschedulableTaskSetRemoved',
   'SparkListenerExecutorDecommission',
   'SparkListenerMiscellaneousProcessAdded',
-  'SparkListenerSQLAdaptiveExecutionUpdate',
   'SparkListenerSQLAdaptiveSQLMetricUpdates',
   'SparkListenerDriverAccumUpdates',
   'SparkListenerQueryExecutionMetrics',

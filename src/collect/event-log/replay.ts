@@ -258,9 +258,15 @@ interface LiveExecutor {
 }
 
 interface LiveSql {
-  data: SqlExecution;
+  /** Null until its SparkListenerSQLExecutionStart: a job can name its execution first. */
+  data: SqlExecution | null;
   jobs: Map<number, 'running' | 'success' | 'failed'>;
+  start?: number;
   endTime?: number;
+  /** From the end event: `""` when it ended without error (Spark 3.4+). */
+  errorMessage?: string;
+  /** The plan of the last AQE update, which replaces the one at start. */
+  plan?: string;
 }
 
 /** Where the replay is reading, for warnings. */
@@ -318,6 +324,51 @@ function runtimeInfo(jvm: Json): RuntimeInfo {
   if (typeof jvm['Java Home'] === 'string') out.javaHome = jvm['Java Home'];
   if (typeof jvm['Scala Version'] === 'string') out.scalaVersion = jvm['Scala Version'];
   return out;
+}
+
+/** An object of strings (a map Spark wrote), or `{}`. */
+function stringRecord(o: Json): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (o && typeof o === 'object' && !Array.isArray(o))
+    for (const [k, v] of Object.entries(o)) out[k] = String(v);
+  return out;
+}
+
+/**
+ * Int keys in the order a Scala 2.13 `immutable.Map` iterates them, given their insertion order: up to 4
+ * entries (`Map1` to `Map4`) in insertion order; from 5, a CHAMP trie, by 5-bit fragments of the improved
+ * hash from the lowest, a node's single entries before its sub-nodes.
+ */
+function scalaImmutableMapOrder(keys: number[]): number[] {
+  if (keys.length <= 4) return keys;
+  const hashed = keys.map((k) => ({ k, h: scalaImprove(k | 0) >>> 0 }));
+  const walk = (entries: { k: number; h: number }[], shift: number): number[] => {
+    if (entries.length <= 1 || shift >= 32) return entries.map((e) => e.k);
+    const byFragment = new Map<number, { k: number; h: number }[]>();
+    for (const e of entries) {
+      const f = (e.h >>> shift) & 31;
+      const list = byFragment.get(f);
+      if (list) list.push(e);
+      else byFragment.set(f, [e]);
+    }
+    const fragments = [...byFragment.keys()].sort((a, b) => a - b);
+    const single = fragments
+      .filter((f) => byFragment.get(f)!.length === 1)
+      .map((f) => byFragment.get(f)![0]!.k);
+    const nested = fragments
+      .filter((f) => byFragment.get(f)!.length > 1)
+      .flatMap((f) => walk(byFragment.get(f)!, shift + 5));
+    return [...single, ...nested];
+  };
+  return walk(hashed, 0);
+}
+
+/** `scala.collection.Hashing.improve`, which Scala's immutable HashMap spreads hashes with. */
+function scalaImprove(hcode: number): number {
+  let h = (hcode + ~(hcode << 9)) | 0;
+  h ^= h >>> 14;
+  h = (h + (h << 4)) | 0;
+  return h ^ (h >>> 10);
 }
 
 /** Key of a stage attempt in the replay's maps. */
@@ -555,6 +606,9 @@ export class EventReplayer {
         return;
       case 'SparkListenerSQLExecutionStart':
         this.onSqlStart(e);
+        return;
+      case 'SparkListenerSQLAdaptiveExecutionUpdate':
+        this.onSqlAdaptiveUpdate(e);
         return;
       case 'SparkListenerSQLExecutionEnd':
         this.onSqlEnd(e);
@@ -904,7 +958,14 @@ export class EventReplayer {
     if (sqlId !== undefined && sqlId !== null && sqlId !== '') {
       data.sqlExecutionId = Number(sqlId);
       this.jobToSql.set(jobId, data.sqlExecutionId);
-      this.sql.get(data.sqlExecutionId)?.jobs.set(jobId, 'running');
+      // A job may start before its execution's start event (Databricks): kept for it, as the History
+      // Server's SQLAppStatusListener does (getOrCreateExecution).
+      let sql = this.sql.get(data.sqlExecutionId);
+      if (!sql) {
+        sql = { data: null, jobs: new Map() };
+        this.sql.set(data.sqlExecutionId, sql);
+      }
+      sql.jobs.set(jobId, 'running');
     }
     const job: LiveJob = {
       data,
@@ -1239,20 +1300,31 @@ export class EventReplayer {
       runningJobIds: [],
       successJobIds: [],
       failedJobIds: [],
+      // Redacted by Spark when it wrote them (SQLConf.redactOptions).
+      modifiedConfigs: stringRecord(e.modifiedConfigs),
+      // Its own id when it is not nested, as the History Server serves it.
+      rootExecutionId:
+        e.rootExecutionId !== undefined && e.rootExecutionId !== null ? num(e.rootExecutionId) : id,
     };
-    if (e.rootExecutionId !== undefined && e.rootExecutionId !== null)
-      data.rootExecutionId = num(e.rootExecutionId);
-    this.sql.set(id, { data, jobs: new Map() });
-    (this.sql.get(id) as LiveSql & { start: number }).start = time;
+    if (typeof e.queryId === 'string') data.queryId = e.queryId;
+    const s = this.sql.get(id);
+    if (s) {
+      s.data = data;
+      s.start = time;
+    } else this.sql.set(id, { data, jobs: new Map(), start: time });
   }
 
   private onSqlEnd(e: Json): void {
-    const s = this.sql.get(num(e.executionId)) as (LiveSql & { start?: number }) | undefined;
+    const s = this.sql.get(num(e.executionId));
     if (!s) return;
     s.endTime = num(e.time);
-    s.data.duration = s.endTime - (s.start ?? s.endTime);
-    const err = e.errorMessage;
-    if (typeof err === 'string' && err) s.data.errorMessage = err;
+    if (typeof e.errorMessage === 'string') s.errorMessage = e.errorMessage;
+  }
+
+  /** AQE re-planned the query: the History Server shows the plan of the last update. */
+  private onSqlAdaptiveUpdate(e: Json): void {
+    const s = this.sql.get(num(e.executionId));
+    if (s && typeof e.physicalPlanDescription === 'string') s.plan = e.physicalPlanDescription;
   }
 
   /**
@@ -1298,7 +1370,10 @@ export class EventReplayer {
         .map((x) => this.executorToApi(x, attempt))
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
       environment: this.environmentToApi(),
-      sql: [...this.sql.values()].map((s) => this.sqlToApi(s)).sort((a, b) => a.id - b.id),
+      sql: [...this.sql.values()]
+        .filter((s): s is LiveSql & { data: SqlExecution } => s.data !== null)
+        .map((s) => this.sqlToApi(s))
+        .sort((a, b) => a.id - b.id),
       failures: [...this.failures.values()].sort((a, b) => b.count - a.count),
       sources,
       stats: this.stats,
@@ -1362,14 +1437,31 @@ export class EventReplayer {
     return d;
   }
 
-  private sqlToApi(s: LiveSql): SqlExecution {
-    const d = { ...s.data };
-    for (const [jobId, st] of s.jobs) {
+  private sqlToApi(s: LiveSql & { data: SqlExecution }): SqlExecution {
+    const d: SqlExecution = { ...s.data, runningJobIds: [], successJobIds: [], failedJobIds: [] };
+    if (s.plan !== undefined) d.planDescription = s.plan;
+    if (s.endTime !== undefined) d.duration = s.endTime - (s.start ?? s.endTime);
+    if (s.errorMessage !== undefined) d.errorMessage = s.errorMessage;
+    // In the order the History Server lists them: it walks its Scala map of the execution's jobs.
+    for (const jobId of scalaImmutableMapOrder([...s.jobs.keys()])) {
+      const st = s.jobs.get(jobId);
       if (st === 'running') d.runningJobIds.push(jobId);
       else if (st === 'success') d.successJobIds.push(jobId);
       else d.failedJobIds.push(jobId);
     }
-    if (s.endTime !== undefined) d.status = d.errorMessage || d.failedJobIds.length ? 'FAILED' : 'COMPLETED';
+    // SQLExecutionUIData.executionStatus: an error message ("" for none, Spark 3.4+) decides; without one,
+    // a failed job does.
+    if (s.endTime !== undefined) {
+      const err = d.errorMessage;
+      d.status =
+        err !== undefined
+          ? err === ''
+            ? 'COMPLETED'
+            : 'FAILED'
+          : d.failedJobIds.length
+            ? 'FAILED'
+            : 'COMPLETED';
+    }
     return d;
   }
 
