@@ -34,7 +34,7 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
   it('reads every scenario without a failure, and every model is sound', () => {
     expect(result.failures.map((f) => f.error.message)).toEqual([]);
     expect(result.applications.flatMap(modelInvariantViolations)).toEqual([]);
-    // 9 directories of logs plus the 2 attempts inside the History Server zips.
+    // One directory of logs per scenario, plus the 2 attempts inside the History Server zips.
     expect(result.applications.length).toBe(
       scenarios.filter((s) => s.scenario !== 'history-server-zip').length + 2,
     );
@@ -106,6 +106,38 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
       expect(direct.application.attempts[0]!.logSourceName).toMatch(/^file:\/\/\//);
       expect(z.application.attempts[0]!.logSourceName).toBeUndefined();
     }
+  });
+
+  it('models what a two-host cluster did: a speculative copy, a cancelled job group, an executor lost', () => {
+    const m = models('cluster-events')[0]!;
+    const stage = (id: number, attempt: number) =>
+      m.stages.find((s) => s.stageId === id && s.attemptId === attempt)!;
+    // The slow first task of stage 0 got a speculative copy, which won; the original was killed.
+    expect(stage(0, 0).speculationSummary).toMatchObject({ numTasks: 1, numCompletedTasks: 1 });
+    expect(stage(0, 0).killedTasksSummary).toEqual({ 'Stage cancelled: Stage finished': 1 });
+    expect(m.jobs.find((j) => j.jobId === 0)).toMatchObject({ status: 'SUCCEEDED', numKilledTasks: 1 });
+    // The cancelled job group: its two running tasks killed, the job failed.
+    const cancelled = m.jobs.find((j) => j.jobId === 1)!;
+    expect(cancelled).toMatchObject({
+      status: 'FAILED',
+      numKilledTasks: 2,
+      jobGroup: 'sparkpilot-cancelled',
+    });
+    expect(stage(1, 0).status).toBe('FAILED');
+    // The executor killed after the shuffle: removed with its reason, its map outputs computed again.
+    const lost = m.executors.find((e) => e.id === '0')!;
+    expect(lost.isActive).toBe(false);
+    expect(lost.removeReason).toMatch(/exited/);
+    expect(stage(3, 0).status).toBe('FAILED');
+    expect(stage(3, 1).status).toBe('COMPLETE');
+    expect(stage(2, 1).status).toBe('COMPLETE');
+    const reasons = m.failures.map((f) => f.reason);
+    expect(reasons).toContain('ExecutorLostFailure');
+    expect(reasons).toContain('FetchFailed');
+    // Two hosts, one core per executor.
+    expect(
+      new Set(m.executors.filter((e) => e.id !== 'driver').map((e) => e.hostPort.split(':')[0])),
+    ).toEqual(new Set(['127.0.0.1', '127.0.0.2']));
   });
 
   it('groups the failures of a run with failed tasks, and marks the failed job and stage', () => {
