@@ -140,6 +140,23 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
     ).toEqual(new Set(['127.0.0.1', '127.0.0.2']));
   });
 
+  it('models executors that came and went: dynamic allocation and a second resource profile', () => {
+    const m = models('elastic')[0]!;
+    expect(m.environment.resourceProfiles.map((p) => [p.id, p.executorResources.memory?.amount])).toEqual([
+      [0, 512],
+      [1, 600],
+    ]);
+    const executors = m.executors.filter((e) => e.id !== 'driver');
+    // Requested for the jobs, removed when idle; some of them for the stage of profile 1.
+    expect(executors.filter((e) => !e.isActive).map((e) => e.removeReason)).toEqual(
+      expect.arrayContaining(['Executor killed by driver.']),
+    );
+    expect(executors.filter((e) => !e.isActive).length).toBeGreaterThanOrEqual(2);
+    expect(executors.some((e) => e.resourceProfileId === 1)).toBe(true);
+    expect(m.stages.filter((s) => s.resourceProfileId === 1).map((s) => s.status)).toEqual(['COMPLETE']);
+    for (const e of executors) expect(e.maxTasks).toBe(1);
+  });
+
   it('groups the failures of a run with failed tasks, and marks the failed job and stage', () => {
     const m = models('failures')[0]!;
     const exceptions = m.failures.filter((f) => f.reason === 'ExceptionFailure');
