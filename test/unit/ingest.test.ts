@@ -10,6 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestEventLogs, openStore, type Store } from '../../src/index.js';
 import { fixture, sharedData } from '../helpers/data.js';
@@ -45,6 +46,14 @@ describe('ingest', () => {
 
     const forced = await ingestEventLogs(store, [logs], { workers: 1, force: true });
     expect(forced).toMatchObject({ new: 0, updated: 0, unchanged: 18, skipped: 0 });
+
+    // The same logs in another folder: each model names that folder as its log source, and is unchanged.
+    const moved = join(dir, 'moved');
+    cpSync(logs, moved, { recursive: true });
+    const elsewhere = await ingestEventLogs(store, [moved], { workers: 1 });
+    expect(elsewhere).toMatchObject({ new: 0, updated: 0, unchanged: 18, skipped: 0 });
+    const stored = await store.applications.get('local-1430917381534');
+    expect(stored?.application.attempts[0]?.logSourceName).toBe(pathToFileURL(logs).href);
   });
 
   it('updates an in-progress attempt when its log completes', async () => {

@@ -73,7 +73,13 @@ function contentHash(row: Row, m: ApplicationAttemptModel, children: ChildRows):
     ]),
   );
   h.update(JSON.stringify(m.stats));
-  for (const part of [row.application, row.environment, row.tags] as string[]) h.update(`\n${part}`);
+  // The folder each attempt names as its log source is where it was read from, too.
+  const application = {
+    ...m.application,
+    attempts: m.application.attempts.map(({ logSourceName: _n, logSourceFullPath: _p, ...a }) => a),
+  };
+  for (const part of [JSON.stringify(application), row.environment, row.tags] as string[])
+    h.update(`\n${part}`);
   for (const rows of Object.values(children) as Row[][]) {
     h.update('\n#');
     for (const r of rows) h.update(`\n${String(r.data ?? r.tag)}`);
