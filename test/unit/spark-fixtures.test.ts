@@ -155,6 +155,10 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
     expect(executors.some((e) => e.resourceProfileId === 1)).toBe(true);
     expect(m.stages.filter((s) => s.resourceProfileId === 1).map((s) => s.status)).toEqual(['COMPLETE']);
     for (const e of executors) expect(e.maxTasks).toBe(1);
+    // The skewed join: the plan kept is AQE's final one, with the skewed partitions split.
+    expect(m.sql.map((s) => s.status)).toEqual(['COMPLETED']);
+    expect(m.sql[0]!.planDescription).toContain('== Final Plan ==');
+    expect(m.sql[0]!.planDescription).toContain('SortMergeJoin(skew=true)');
   });
 
   it('groups the failures of a run with failed tasks, and marks the failed job and stage', () => {
