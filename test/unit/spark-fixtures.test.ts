@@ -161,6 +161,23 @@ describe('logs written by real Spark 4 (test/fixtures/spark-events)', async () =
     expect(m.sql[0]!.planDescription).toContain('SortMergeJoin(skew=true)');
   });
 
+  it('models a streaming query: a job per micro-batch, nested SQL executions, the batch cut by stop()', () => {
+    const m = models('streaming')[0]!;
+    const batches = m.jobs.filter(
+      (j) => j.jobGroup !== undefined && j.description?.startsWith('sparkpilot_counts'),
+    );
+    expect(batches.length).toBeGreaterThanOrEqual(4);
+    // Stopping the query cancelled the batch in flight.
+    const cut = batches.find((j) => j.status === 'FAILED')!;
+    expect(cut.numKilledTasks).toBeGreaterThan(0);
+    expect(batches.filter((j) => j.status === 'SUCCEEDED').length).toBe(batches.length - 1);
+    // Each batch's execution is nested in a root execution of its own (Spark 3.4+).
+    const nested = m.sql.filter((s) => s.rootExecutionId !== s.id);
+    expect(nested.length).toBeGreaterThanOrEqual(batches.length);
+    for (const s of nested) expect(m.sql.some((r) => r.id === s.rootExecutionId)).toBe(true);
+    expect(m.sql.find((s) => s.failedJobIds.includes(cut.jobId))?.status).toBe('FAILED');
+  });
+
   it('groups the failures of a run with failed tasks, and marks the failed job and stage', () => {
     const m = models('failures')[0]!;
     const exceptions = m.failures.filter((f) => f.reason === 'ExceptionFailure');
