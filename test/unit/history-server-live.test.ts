@@ -108,9 +108,14 @@ describe(`History Server parity with a live Spark ${answers.sparkVersion} Histor
         if (/\/(all)?executors$/.test(url)) {
           // The driver of a running application: the History Server counts its duration up to the time it
           // is asked (AppStatusStore.replaceExec), which no log holds.
-          const running = !(
-            answers.responses[`applications/${appId}`] as { attempts: { completed: boolean }[] }
-          ).attempts.every((a) => a.completed);
+          const attemptId = url.split('/')[2];
+          const attempts = (
+            answers.responses[`applications/${appId}`] as {
+              attempts: { attemptId?: string; completed: boolean }[];
+            }
+          ).attempts;
+          const attempt = attempts.find((a) => a.attemptId === attemptId) ?? attempts[0]!;
+          const running = !attempt.completed;
           if (running) {
             actual = (actual as { id: string }[]).map((e) =>
               e.id === 'driver' ? { ...e, totalDuration: undefined } : e,

@@ -129,6 +129,52 @@ describe('stage distributions', () => {
     }
   });
 
+  it("sort other tasks' values in with ranks from the successful count, exactly and past the capacity", () => {
+    const qs = [0.05, 0.25, 0.5, 0.75, 0.95];
+    let seed = 11;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const succeeded = Array.from({ length: 300 }, () => Math.round(Math.exp(rnd() * 9)));
+    const others = Array.from({ length: 120 }, () => Math.round(Math.exp(rnd() * 9)));
+    // The History Server's taskSummary: sorted over every task, index min(floor(q * n), n - 1) with n the
+    // successful tasks.
+    const all = [...succeeded, ...others].sort((a, b) => a - b);
+    const n = succeeded.length;
+    const expected = qs.map((q) => all[Math.min(Math.floor(q * n), n - 1)]!);
+    const row = new Float64Array(1);
+    const fill = (d: StageDistributions) => {
+      for (const v of succeeded) {
+        row[0] = v;
+        d.add(row);
+      }
+      for (const v of others) d.addOther(0, v);
+      return d;
+    };
+    const exact = fill(new StageDistributions(1, 1000));
+    expect(exact.count).toBe(300);
+    expect(exact.quantiles(0, qs)).toEqual(expected);
+    // Past the capacity, on the successful side and on the other side alike: within 1%.
+    for (const d of [fill(new StageDistributions(1, 100)), fill(new StageDistributions(1, 200))]) {
+      expect(d.count).toBe(300);
+      for (const [i, v] of d.quantiles(0, qs).entries())
+        expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(Math.max(1, expected[i]! * 0.011));
+    }
+    // Few successes kept exactly, the other values past the capacity.
+    const few = new StageDistributions(1, 100);
+    for (const v of succeeded.slice(0, 40)) {
+      row[0] = v;
+      few.add(row);
+    }
+    for (const v of [...others, ...others]) few.addOther(0, v);
+    const fewAll = [...succeeded.slice(0, 40), ...others, ...others].sort((a, b) => a - b);
+    const fewExpected = qs.map((q) => fewAll[Math.min(Math.floor(q * 40), 39)]!);
+    expect(few.isExact).toBe(true);
+    for (const [i, v] of few.quantiles(0, qs).entries())
+      expect(Math.abs(v - fewExpected[i]!)).toBeLessThanOrEqual(Math.max(1, fewExpected[i]! * 0.011));
+  });
+
   it('are exact at the capacity and sketched past it, and stages sharing handed-on buffers keep their own rows', () => {
     const qs = [0, 0.5, 1];
     const row = new Float64Array(2);
