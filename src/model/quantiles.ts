@@ -47,7 +47,7 @@ export function executorMetricsDistributions(
   stage: Pick<StageData, 'executorSummary'>,
   qs: readonly number[] = [0, 0.25, 0.5, 0.75, 1],
 ): ExecutorMetricsDistributions | undefined {
-  const summaries = Object.values(stage.executorSummary ?? {});
+  const summaries = Object.values(stage.executorSummary);
   if (summaries.length === 0) return undefined;
   const of = (f: (s: (typeof summaries)[number]) => number) => quantilesOf(summaries.map(f), qs);
   const names = new Set<string>();

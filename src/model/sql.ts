@@ -24,7 +24,7 @@ export interface SqlExecution {
   rootExecutionId: number;
   /** The query's id (Spark 3.5+). */
   queryId?: string;
-  /** `""` when it ended without error (Spark 3.4+ logs say so); absent when the log does not say. */
+  /** `""` when it ended without error (Spark 4 logs say so); absent when the log does not say. */
   errorMessage?: string;
   /** The SQL configs the session had changed from their defaults (Spark 3.1+), as Spark redacted them. */
   modifiedConfigs: Record<string, string>;

@@ -138,7 +138,6 @@ export function rest(models: ApplicationAttemptModel[], url: string): unknown {
         ...s,
         nodes: [],
         edges: [],
-        ...(q.get('planDescription') === 'false' ? { planDescription: '' } : {}),
       }));
     }
     default:

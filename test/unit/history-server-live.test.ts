@@ -29,8 +29,8 @@ const ADDED = new Set(['parentIds', 'jobIds', 'sqlExecutionId']);
 
 /**
  * Spark's own test log app-20200706201101-0003 was edited (SPARK-36620) to hold push-based shuffle metrics
- * in the form Spark 3.2 and 3.3 wrote ("Shuffle Push Read Metrics", "Merged Fallback Count"). Spark 4.3
- * reads only the form Spark 3.4+ writes ("Push Based Shuffle") and serves zeros for them; sparkpilot reads
+ * under "Shuffle Push Read Metrics" (with "Merged Fallback Count"). Spark 4.3 reads and writes them only
+ * under "Push Based Shuffle" (with "Merged Fetch Fallback Count") and serves zeros for them; sparkpilot reads
  * both, as Spark's own golden files for this log expect (stage_with_summaries_expectation.json).
  */
 const OLD_PUSH_METRICS = new Set([

@@ -263,7 +263,7 @@ interface LiveSql {
   jobs: Map<number, 'running' | 'success' | 'failed'>;
   start?: number;
   endTime?: number;
-  /** From the end event: `""` when it ended without error (Spark 3.4+). */
+  /** From the end event: `""` when it ended without error (as Spark 4 logs say). */
   errorMessage?: string;
   /** The plan of the last AQE update, which replaces the one at start. */
   plan?: string;
@@ -999,7 +999,7 @@ export class EventReplayer {
         stage.status = 'SKIPPED';
         job.skippedStages.add(stage.stageId);
         job.data.numSkippedTasks += num(stage.info['Number of Tasks']);
-        // Not counted as active when it never ran: no numActiveStages change (SPARK-41683, Spark 3.4).
+        // Never counted as active, as it never ran: no numActiveStages change (SPARK-41683, as in Spark 4.3).
         this.liveStages.delete(key);
         stage.live = false;
       }
@@ -1187,11 +1187,7 @@ export class EventReplayer {
   }
 
   private addToDistributions(stage: LiveStage, m: Float64Array, launch: number, duration: number): void {
-    let dist = stage.dist;
-    if (dist === null) {
-      dist = new StageDistributions(N_DIST, this.options.exactQuantileValues);
-      stage.dist = dist;
-    }
+    const dist = this.distributionsOf(stage);
     const v = this.sketchValues;
     for (let i = 0; i < N_METRICS; i++) v[i] = m[i]!; // no view object per task, as `set(subarray)` makes
     const gettingResult = gettingResultTime(m, launch, duration);
@@ -1203,17 +1199,19 @@ export class EventReplayer {
     dist.add(v);
   }
 
+  /** The stage's task-metric estimator, made with its first finished task. */
+  private distributionsOf(stage: LiveStage): StageDistributions {
+    if (stage.dist === null) stage.dist = new StageDistributions(N_DIST, this.options.exactQuantileValues);
+    return stage.dist;
+  }
+
   /**
    * A finished task that did not succeed: the History Server still sorts its duration, scheduler delay and
    * getting-result time into those quantiles (AppStatusStore's `taskSummary` scans indexes of every task
    * there, while the other metrics of such a task are negative in its store and left out).
    */
   private addOtherToDistributions(stage: LiveStage, m: Float64Array, launch: number, duration: number): void {
-    let dist = stage.dist;
-    if (dist === null) {
-      dist = new StageDistributions(N_DIST, this.options.exactQuantileValues);
-      stage.dist = dist;
-    }
+    const dist = this.distributionsOf(stage);
     dist.addOther(D_DURATION, duration);
     const gettingResult = gettingResultTime(m, launch, duration);
     dist.addOther(D_GETTING_RESULT, gettingResult);
@@ -1449,7 +1447,7 @@ export class EventReplayer {
       else if (st === 'success') d.successJobIds.push(jobId);
       else d.failedJobIds.push(jobId);
     }
-    // SQLExecutionUIData.executionStatus: an error message ("" for none, Spark 3.4+) decides; without one,
+    // SQLExecutionUIData.executionStatus: an error message ("" for none, as Spark 4 logs say) decides; without one,
     // a failed job does.
     if (s.endTime !== undefined) {
       const err = d.errorMessage;
