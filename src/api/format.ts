@@ -3,7 +3,7 @@
  * @module
  */
 import { formatBytes, formatMs as formatDuration } from '../analyze/units.js';
-import type { ApplicationAttemptModel } from '../model/attempt.js';
+import { type ApplicationAttemptModel, sparkVersionOf } from '../model/attempt.js';
 
 export { formatBytes, formatDuration };
 
@@ -18,7 +18,7 @@ export function summarizeAttempt(m: ApplicationAttemptModel): string {
   const when =
     a.startTimeEpoch > 0 ? a.startTime.replace('T', ' ').replace(/\.\d+GMT$/, ' GMT') : 'unknown start';
   lines.push(
-    `  Spark ${m.sparkVersion || a.appSparkVersion || '(unknown version)'} · user ${a.sparkUser || '?'} · started ${when} · ${
+    `  Spark ${sparkVersionOf(m) || '(unknown version)'} · user ${a.sparkUser || '?'} · started ${when} · ${
       a.completed ? `ran ${formatDuration(a.duration)}` : 'INCOMPLETE (no application end)'
     }`,
   );

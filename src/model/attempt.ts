@@ -67,3 +67,12 @@ export interface ApplicationAttemptModel {
   stats: CollectionStats;
   warnings: CollectionWarning[];
 }
+
+/**
+ * The Spark version an attempt's log names, or `''`: {@link ApplicationAttemptModel.sparkVersion}, or for a
+ * model stored before that field existed, the attempt's `appSparkVersion` (which then held Databricks'
+ * version too).
+ */
+export function sparkVersionOf(model: ApplicationAttemptModel): string {
+  return model.sparkVersion ?? model.application.attempts[0]?.appSparkVersion ?? '';
+}

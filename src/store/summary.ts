@@ -3,7 +3,7 @@
  * repository implementation.
  * @module
  */
-import type { ApplicationAttemptModel } from '../model/attempt.js';
+import { type ApplicationAttemptModel, sparkVersionOf } from '../model/attempt.js';
 import type { ApplicationSummary, AttemptStatus } from './repository.js';
 
 /**
@@ -87,7 +87,7 @@ export function summarize(
     name: model.application.name,
     jobKey: jobKeyOf(model.application.name),
     sparkUser: attempt.sparkUser,
-    sparkVersion: model.sparkVersion ?? attempt.appSparkVersion,
+    sparkVersion: sparkVersionOf(model),
     status: statusOf(model),
     startTime: attempt.startTimeEpoch,
     endTime: attempt.endTimeEpoch,

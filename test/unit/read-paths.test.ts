@@ -7,17 +7,16 @@ import { parseLogUnit } from '../../src/collect/event-log/parse.js';
 import { decodeFile, eventLogCollector, eventLogCollectorOptionsSchema } from '../../src/index.js';
 import type { ApplicationAttemptModel } from '../../src/model/attempt.js';
 import { sharedData } from '../helpers/data.js';
+import { readFromAnywhere } from '../helpers/models.js';
 
 // A real 40 MB log (NDS q66 on YARN, Spark 3.1.3), zstd-compressed in ../shared/data. Written out plain, it
 // is read in 4 MiB async reads on the calling thread and in 1 MiB blocking reads on a worker thread: both
 // cut lines between reads, and must give what the zstd decoder's path gives.
 const ZSTD = sharedData('more-events/spark-rapids-tools/spark-events-profiling/nds_q66_gpu.zstd');
 
-/** The model without what names the file it came from (its path, its folder). */
+/** The model without what names the file it came from, key order included in the comparison. */
 function comparable(m: ApplicationAttemptModel): string {
-  const { logSourceName: _n, logSourceFullPath: _p, ...attempt } = m.application.attempts[0]!;
-  const { sources: _s, ...rest } = m;
-  return JSON.stringify({ ...rest, application: { ...m.application, attempts: [attempt] } });
+  return JSON.stringify(readFromAnywhere(m));
 }
 
 describe('reading an uncompressed log in chunks', () => {
@@ -42,6 +41,7 @@ describe('reading an uncompressed log in chunks', () => {
     expect(r.failures).toEqual([]);
     fromZstd = r.applications[0]!;
     expect(fromZstd.stats.events).toBe(lines);
+    expect(fromZstd.warnings).toEqual([]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -64,6 +64,7 @@ describe('reading an uncompressed log in chunks', () => {
     const m = await parseLogUnit(units[0]!, { maxLineBytes, exactQuantileValues, blockingReads: true });
     expect(m.stats.bytes).toBe(39_586_408);
     expect(m.stats.events).toBe(lines);
+    expect(m.warnings).toEqual([]);
     expect(comparable(m)).toBe(comparable(fromZstd));
   });
 });

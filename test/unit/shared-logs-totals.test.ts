@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type CodecName, codecFromFileName, decodeFile } from '../../src/collect/event-log/codecs/index.js';
-import { type ApplicationAttemptModel, eventLogCollector } from '../../src/index.js';
+import { type ApplicationAttemptModel, eventLogCollector, sparkVersionOf } from '../../src/index.js';
 import { sharedData } from '../helpers/data.js';
 
 interface Totals {
@@ -128,6 +128,18 @@ describe('every log in ../shared/data', async () => {
     // History Server serves "" for this log), and the version Databricks' metadata names is kept apart.
     expect(dbc?.application.attempts[0]?.appSparkVersion).toBe('');
     expect(dbc?.sparkVersion).toBe('3.3.0');
+    expect(sparkVersionOf(dbc!)).toBe('3.3.0');
+    // A model stored before `sparkVersion` existed held Databricks' version in `appSparkVersion`.
+    const { sparkVersion: _v, ...stored } = dbc!;
+    const old = {
+      ...stored,
+      application: {
+        ...dbc!.application,
+        attempts: [{ ...dbc!.application.attempts[0]!, appSparkVersion: '3.3.0' }],
+      },
+    };
+    expect(sparkVersionOf(old)).toBe('3.3.0');
+    expect(sparkVersionOf({ ...stored, application: dbc!.application })).toBe('');
     const legacy = result.applications.find((a) =>
       a.sources.some((s) => s.endsWith('legacy-dir-format/local-1426533911241/EVENT_LOG_1')),
     );

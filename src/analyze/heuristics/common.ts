@@ -3,7 +3,7 @@
  * look-ups, and which application is PySpark or uses AQE. Not exported from the package.
  * @module
  */
-import type { ApplicationAttemptModel } from '../../model/attempt.js';
+import { type ApplicationAttemptModel, sparkVersionOf } from '../../model/attempt.js';
 import type { ExecutorSummary } from '../../model/executor.js';
 import type { FailureSummary } from '../../model/failures.js';
 import type { StageData, TaskMetricDistributions } from '../../model/stage.js';
@@ -151,7 +151,7 @@ export function executorGcRatio(executors: readonly ExecutorSummary[]): number {
 
 /** The Spark version as `[major, minor]`, or `undefined` when the log does not say. */
 export function sparkVersion(model: ApplicationAttemptModel): [number, number] | undefined {
-  const m = /^(\d+)\.(\d+)/.exec(model.sparkVersion ?? model.application.attempts[0]?.appSparkVersion ?? '');
+  const m = /^(\d+)\.(\d+)/.exec(sparkVersionOf(model));
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
 

@@ -437,7 +437,8 @@ export async function parseLogUnit(unit: LogUnit, options: ParseOptions): Promis
   }
   // The folder holding the log (for a rolling or Spark 1.2 log folder, the folder holding that folder);
   // none for a log inside a zip.
-  const logSource = unit.name.includes('!') ? undefined : pathToFileURL(dirname(unit.name)).href;
+  const inZip = unit.parts.some((p) => p.location.entry !== undefined);
+  const logSource = inZip ? undefined : pathToFileURL(dirname(unit.name)).href;
   return replayer.finish(
     unit.parts.map((p) => p.name),
     logSource,

@@ -1450,15 +1450,8 @@ export class EventReplayer {
     // SQLExecutionUIData.executionStatus: an error message ("" for none, as Spark 4 logs say) decides; without one,
     // a failed job does.
     if (s.endTime !== undefined) {
-      const err = d.errorMessage;
-      d.status =
-        err !== undefined
-          ? err === ''
-            ? 'COMPLETED'
-            : 'FAILED'
-          : d.failedJobIds.length
-            ? 'FAILED'
-            : 'COMPLETED';
+      const failed = d.errorMessage !== undefined ? d.errorMessage !== '' : d.failedJobIds.length > 0;
+      d.status = failed ? 'FAILED' : 'COMPLETED';
     }
     return d;
   }
